@@ -1,0 +1,32 @@
+"""segloss_xp: segmentation losses and metrics written once against the array API standard.
+
+The same function runs on NumPy, CuPy, PyTorch, JAX (and ``array_api_strict``)
+arrays and returns an array of the input's namespace, device and (float32 or
+float64) dtype; gradients come from the caller's framework.
+"""
+
+from ._options import get_option, options
+from .region import (
+    dice_loss,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    jaccard_loss,
+    region_loss_from_stats,
+    soft_confusion,
+    tversky_loss,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "dice_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "get_option",
+    "jaccard_loss",
+    "options",
+    "region_loss_from_stats",
+    "soft_confusion",
+    "tversky_loss",
+]

@@ -1,0 +1,148 @@
+"""Argument and input validation: every bad input becomes a clear ValueError/TypeError.
+
+Structural checks (types, shapes, dtypes, option values) always run; they read
+only metadata. Value checks (label range, probabilities in [0, 1], finite
+inputs) read data, so they run only on concrete arrays and only while
+``options(validate=True)`` (the default); they never change results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ._namespace import Array, Namespace, is_concrete
+from ._options import get_option
+
+MODES = ("multiclass", "binary", "multilabel")
+REDUCTIONS = ("mean", "sum", "none")
+
+__all__ = [
+    "MODES",
+    "REDUCTIONS",
+    "check_choice",
+    "check_class_weights",
+    "check_finite_input",
+    "check_ignore_index",
+    "check_labels_in_range",
+    "check_nonnegative",
+    "check_number",
+    "check_positive",
+    "check_pred_dtype",
+    "check_unit_interval",
+    "should_check_values",
+]
+
+
+def check_choice(name: str, value: object, choices: Sequence[object]) -> None:
+    if value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"`{name}` must be one of {allowed}; got {value!r}")
+
+
+def check_number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be finite, got {value!r}")
+    return float(value)
+
+
+def check_nonnegative(name: str, value: object) -> float:
+    v = check_number(name, value)
+    if v < 0:
+        raise ValueError(f"`{name}` must be >= 0, got {value!r}")
+    return v
+
+
+def check_positive(name: str, value: object) -> float:
+    v = check_number(name, value)
+    if v <= 0:
+        raise ValueError(f"`{name}` must be > 0, got {value!r}")
+    return v
+
+
+def check_pred_dtype(y_pred: Array, xp: Namespace, mode: str) -> None:
+    if not xp.isdtype(y_pred.dtype, "real floating"):
+        raise TypeError(
+            f"`y_pred` must be a real floating array (float16, bfloat16, float32 or "
+            f"float64) of scores, got dtype {y_pred.dtype} (mode={mode!r}); cast it with "
+            "astype, or use a metric for hard (integer/bool) predictions"
+        )
+
+
+def check_ignore_index(ignore_index: object, mode: str) -> None:
+    if ignore_index is None:
+        return
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(
+            f"`ignore_index` must be an int or None, got {type(ignore_index).__name__}"
+        )
+    if mode != "multiclass" and ignore_index in (0, 1):
+        raise ValueError(
+            f"`ignore_index`={ignore_index} would mask genuine target values in "
+            f"mode={mode!r} (targets are 0/1); use a value outside [0, 1], e.g. -1 or 255"
+        )
+
+
+def check_class_weights(class_weights: object, num_classes: int, mode: str) -> tuple[float, ...]:
+    """Validate ``class_weights`` (a length-C sequence or 1-D array) -> tuple of floats."""
+    try:
+        weights = tuple(float(w) for w in class_weights)  # type: ignore[attr-defined]
+    except TypeError as exc:
+        raise TypeError(
+            "`class_weights` must be a sequence (or 1-D array) of numbers, one per class, "
+            f"got {type(class_weights).__name__}"
+        ) from exc
+    if len(weights) != num_classes:
+        raise ValueError(
+            f"`class_weights` must have one entry per class: expected {num_classes} "
+            f"(the full class count, background included), got {len(weights)} (mode={mode!r})"
+        )
+    if not all(math.isfinite(w) and w >= 0 for w in weights):
+        raise ValueError(f"`class_weights` must be finite and >= 0, got {weights}")
+    return weights
+
+
+def should_check_values(*arrays: Array) -> bool:
+    """Value checks run when enabled and every array is concrete (not traced/lazy)."""
+    return is_concrete(*arrays) and get_option("validate")
+
+
+def check_finite_input(name: str, x: Array, xp: Namespace) -> None:
+    if not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(
+            f"`{name}` contains non-finite values (nan or inf); "
+            "disable with segloss_xp.options(validate=False) at your own risk"
+        )
+
+
+def check_unit_interval(name: str, x: Array, xp: Namespace, *, what: str,
+                        ignore_index: int | None = None) -> None:
+    """Raise if ``x`` (float) has values outside [0, 1] other than ``ignore_index``."""
+    outside = (x < 0) | (x > 1)
+    if ignore_index is not None:
+        outside = outside & (x != ignore_index)
+    if bool(xp.any(outside)):
+        low = xp.min(xp.where(outside, x, xp.ones_like(x)))
+        high = xp.max(xp.where(outside, x, xp.zeros_like(x)))
+        bad: Any = float(low) if float(low) < 0 else float(high)
+        extra = "" if ignore_index is None else f" (ignore_index={ignore_index})"
+        raise ValueError(f"`{name}` must hold {what} in [0, 1]{extra}; found {bad!r}")
+
+
+def check_labels_in_range(labels: Array, num_classes: int, ignore_index: int | None,
+                          xp: Namespace) -> None:
+    """Raise if an integer label lies outside ``[0, num_classes)`` and is not ignored."""
+    invalid = (labels < 0) | (labels >= num_classes)
+    if ignore_index is not None:
+        invalid = invalid & (labels != ignore_index)
+    if bool(xp.any(invalid)):
+        high = int(xp.max(xp.where(invalid, labels, xp.full_like(labels, -1))))
+        bad = high if high >= num_classes else int(
+            xp.min(xp.where(invalid, labels, xp.zeros_like(labels))))
+        raise ValueError(
+            f"`y_true` holds label {bad} outside [0, {num_classes}) for a `y_pred` with "
+            f"{num_classes} classes (ignore_index={ignore_index}, mode='multiclass')"
+        )

@@ -1,0 +1,117 @@
+"""The one place that touches ``array_api_compat``.
+
+Namespace detection (with a clear error for mixed namespaces), device lookup,
+the dtype policy (half precision accumulates in float32), and detection of
+traced / lazy arrays on which value checks must not run.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import array_api_compat as compat
+
+Array = Any
+Namespace = Any
+
+__all__ = [
+    "Array",
+    "Namespace",
+    "as_like",
+    "compute_dtype",
+    "device",
+    "get_namespace",
+    "is_concrete",
+    "is_jax",
+    "is_torch",
+    "library_name",
+]
+
+
+def library_name(x: object) -> str:
+    """Short name of the library an array comes from (for error messages)."""
+    if x is None:
+        return "None"
+    module = type(x).__module__.split(".")[0]
+    return {"jaxlib": "jax", "builtins": type(x).__name__}.get(module, module)
+
+
+def get_namespace(*arrays: object, names: tuple[str, ...] = ()) -> Namespace:
+    """Array-API namespace shared by ``arrays`` (``None`` entries are skipped).
+
+    Raises
+    ------
+    TypeError
+        When the arrays come from different libraries (``y_pred`` torch and
+        ``y_true`` numpy, say), naming each argument and its library; or when
+        an argument is not an array at all.
+    """
+    present = [(n, a) for n, a in zip(names or (None,) * len(arrays), arrays, strict=True)
+               if a is not None]
+    for name, a in present:
+        if not compat.is_array_api_obj(a):
+            label = f"`{name}`" if name else "an argument"
+            raise TypeError(
+                f"{label} must be an array (numpy, torch, jax, cupy, dask or "
+                f"array_api_strict), got {type(a).__name__}"
+            )
+    try:
+        return compat.array_namespace(*(a for _, a in present))
+    except TypeError as exc:
+        described = ", ".join(
+            f"`{n}` is a {library_name(a)} array" if n else f"{library_name(a)} array"
+            for n, a in present
+        )
+        raise TypeError(
+            f"all arrays must come from the same library (mixed namespaces): {described}. "
+            "Convert them to one library first."
+        ) from exc
+
+
+def device(x: Array) -> Any:
+    """Device of ``x`` (``None`` for a JAX tracer under ``jax.jit``: safe as ``device=``)."""
+    return compat.device(x)
+
+
+def is_torch(xp: Namespace) -> bool:
+    return compat.is_torch_namespace(xp)
+
+
+def is_jax(xp: Namespace) -> bool:
+    return compat.is_jax_namespace(xp)
+
+
+def compute_dtype(xp: Namespace, dtype: Any) -> Any:
+    """Accumulation / result dtype: float64 stays float64, everything else is float32."""
+    return xp.float64 if dtype == xp.float64 else xp.float32
+
+
+def as_like(value: Any, ref: Array, xp: Namespace, dtype: Any = None) -> Array:
+    """``value`` as an array on ``ref``'s device (and ``ref``'s dtype unless given)."""
+    return xp.asarray(value, dtype=ref.dtype if dtype is None else dtype, device=device(ref))
+
+
+def is_concrete(*arrays: Array) -> bool:
+    """True when every array holds data we may inspect now.
+
+    False for JAX tracers (``jax.jit``, ``jax.vmap``, ``jax.grad`` of a jitted
+    function), dask arrays (lazy), and any torch tensor while ``torch.compile``
+    is tracing: value checks would be host syncs or graph breaks there.
+    """
+    for x in arrays:
+        if x is None:
+            continue
+        if compat.is_dask_array(x):
+            return False
+        if compat.is_jax_array(x):
+            jax = sys.modules["jax"]
+            if isinstance(x, jax.core.Tracer):
+                return False
+        if compat.is_torch_array(x):
+            torch = sys.modules["torch"]
+            if torch.compiler.is_compiling() or x.device.type == "meta":
+                return False
+            if torch._C._functorch.is_batchedtensor(x):  # torch.func.vmap
+                return False
+    return True

@@ -1,0 +1,75 @@
+"""Reductions: class selection, class weighting, and ``reduction``.
+
+Region losses produce a ``(N, C)`` table (one value per image and class, or
+``(1, C)`` when statistics are pooled over the batch). ``include_background``
+drops class 0, ``class_weights`` multiply each class's loss (MONAI semantics:
+the mean is *not* renormalised by the weights), and ``reduction`` gives the
+plain mean, the sum, or the table itself. Pixel losses reduce with
+:func:`reduce_elements` (masked mean over the counted elements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from . import _checks
+from ._math import safe_divide
+from ._namespace import Array, Namespace, as_like
+
+__all__ = ["apply_class_weights", "reduce_elements", "reduce_table", "select_classes"]
+
+
+def select_classes(x: Array, include_background: bool) -> Array:
+    """Drop class 0 (last axis) unless ``include_background``."""
+    if include_background:
+        return x
+    if x.shape[-1] < 2:
+        raise ValueError(
+            "include_background=False would drop the only class; it applies to "
+            "multiclass/multilabel outputs with at least 2 classes"
+        )
+    return x[..., 1:]
+
+
+def apply_class_weights(loss: Array, class_weights: Sequence[float] | None,
+                        include_background: bool, num_classes: int, mode: str,
+                        xp: Namespace) -> Array:
+    """Multiply the per-class loss (last axis) by ``class_weights`` (length C)."""
+    if class_weights is None:
+        return loss
+    weights = _checks.check_class_weights(class_weights, num_classes, mode)
+    if not include_background:
+        weights = weights[1:]
+    return loss * as_like(weights, loss, xp)
+
+
+def reduce_table(loss: Array, reduction: str, xp: Namespace) -> Array:
+    """Mean / sum over every entry, or the table itself for ``"none"``."""
+    if reduction == "mean":
+        return xp.mean(loss)
+    if reduction == "sum":
+        return xp.sum(loss)
+    return loss
+
+
+def reduce_elements(loss: Array, mask: Array | None, reduction: str, xp: Namespace,
+                    denominator: Array | None = None) -> Array:
+    """Reduce a per-element loss map; masked elements count for nothing.
+
+    ``"mean"`` divides by the number of counted elements (torch's convention
+    for ``ignore_index``), or by ``denominator`` when given (torch's weighted
+    mean). An all-ignored input gives 0 with a finite gradient, not NaN.
+    """
+    if mask is not None:
+        loss = xp.where(mask, loss, xp.zeros_like(loss))
+    if reduction == "none":
+        return loss
+    total = xp.sum(loss)
+    if reduction == "sum":
+        return total
+    if denominator is None:
+        if mask is None:
+            return xp.mean(loss)
+        count = xp.astype(xp.count_nonzero(xp.broadcast_to(mask, loss.shape)), loss.dtype)
+        denominator = count
+    return safe_divide(total, denominator, 0.0, xp)

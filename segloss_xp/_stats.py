@@ -1,0 +1,48 @@
+"""Soft confusion statistics ``(I, P, G)`` per image and class.
+
+``I = Σ p·g``, ``P = Σ p^k``, ``G = Σ g^k`` over the spatial elements (and over
+the batch too with ``batch=True``), ignored elements excluded from every sum.
+Integer labels are compared with the class ids (a bool indicator); they are
+never expanded into a float one-hot.
+"""
+
+from __future__ import annotations
+
+from ._inputs import Prepared
+from ._namespace import Array
+
+__all__ = ["soft_statistics"]
+
+
+def soft_statistics(
+    batch: Prepared, *, squared: bool = False, soft_label: bool = False,
+    batch_pooled: bool = False,
+) -> tuple[Array, Array, Array]:
+    """``(I, P, G)``, each ``(N, C)`` (``(1, C)`` when ``batch_pooled``), compute dtype."""
+    xp = batch.xp
+    p = batch.probs()
+    axes = (0, 2) if batch_pooled else (2,)
+
+    def total(x: Array) -> Array:
+        out = xp.sum(x, axis=axes)
+        return out[None, :] if batch_pooled else out
+
+    if batch.mask is not None:
+        p = xp.where(batch.mask, p, xp.zeros_like(p))
+    pk = p * p if squared else p
+    if batch.labels is not None:
+        hit = batch.label_indicator()
+        inter = total(xp.where(hit, p, xp.zeros_like(p)))
+        # g is 0/1, so g^k == g: the count of labelled elements per class
+        g_sum = xp.astype(xp.count_nonzero(hit, axis=axes), p.dtype)
+        g_sum = g_sum[None, :] if batch_pooled else g_sum
+        return inter, total(pk), g_sum
+    g = batch.target
+    assert g is not None
+    inter = total(p * g)
+    if soft_label:
+        # I = (|p|_1 + |g|_1 − |p − g|_1) / 2: equals Σ p·g for hard g, and makes the
+        # loss minimal at p == g for soft g (MONAI soft_label, Wang et al. 2023)
+        inter = (total(p) + total(g) - total(xp.abs(p - g))) / 2
+    gk = g * g if squared else g
+    return inter, total(pk), total(gk)
