@@ -1,0 +1,189 @@
+"""The conformance case table: which losses, on which inputs.
+
+``LOSSES`` lists one :class:`LossSpec` per loss (or per notable keyword
+variant): the library function (looked up lazily by dotted name, so a loss that
+does not exist yet shows as "n/a"), its float64 oracle, the modes and target
+kinds it accepts. ``CASES`` are deterministic inputs covering 2-D and 3-D,
+every mode, channels-last, ignore_index, absent classes, empty masks, perfect
+predictions and logits up to ±1e4. Every (loss, case) pair that the loss
+supports is checked on every backend by ``conformance/suite.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from conformance import oracle
+
+__all__ = ["CASES", "LOSSES", "Case", "LossSpec", "case_by_id", "loss_by_name"]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A loss under test: library function, oracle, and what inputs it accepts."""
+
+    name: str  # row label in the report
+    function: str  # "segloss_xp.module:function"
+    oracle: Callable[..., Any]
+    modes: tuple[str, ...] = ("multiclass", "binary", "multilabel")
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    targets: tuple[str, ...] = ("labels", "onehot", "soft", "binary")
+    dask: bool = True  # runs on dask (needs no take_along_axis / sort)
+    smooth_gradient: bool = True  # central differences are meaningful
+    ignore_index: bool = True  # accepts ignore_index
+    scale_atol: float = 0.0  # extra absolute tolerance (e.g. clipped logs)
+
+    def resolve(self) -> Callable[..., Any] | None:
+        module, _, attr = self.function.partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            return None
+
+    def supports(self, case: Case) -> bool:
+        if case.mode not in self.modes or case.target_kind not in self.targets:
+            return False
+        weights = self.kwargs.get("class_weights")
+        if weights is not None and len(weights) != case.y_pred.shape[1]:
+            return False
+        return self.ignore_index or "ignore_index" not in case.kwargs
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input pair, channels-first NumPy float64; the layout to call the library with."""
+
+    id: str
+    mode: str
+    y_pred: np.ndarray
+    y_true: np.ndarray
+    target_kind: str  # labels | onehot | soft | binary
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    channels_last: bool = False
+    no_channel: bool = False  # binary (N, *spatial) without the channel axis
+    extreme: bool = False  # saturated logits: finite gradients required, no FD check
+
+    def library_inputs(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """``(y_pred, y_true, extra kwargs)`` laid out as the library is called."""
+        x, y = self.y_pred, self.y_true
+        kw = dict(self.kwargs)
+        if self.channels_last:
+            x = np.moveaxis(x, 1, -1)
+            if y.ndim == x.ndim:
+                y = np.moveaxis(y, 1, -1)
+            kw["class_axis"] = -1
+        if self.no_channel:
+            x, y = x[:, 0], y[:, 0]
+        return np.ascontiguousarray(x), np.ascontiguousarray(y), kw
+
+
+def _one_hot(labels: np.ndarray, c: int) -> np.ndarray:
+    return np.moveaxis(np.eye(c)[labels], -1, 1)
+
+
+def _build_cases() -> list[Case]:
+    rng = np.random.default_rng(20261121)
+    cases: list[Case] = []
+
+    def logits(*shape: int, scale: float = 2.0) -> np.ndarray:
+        return rng.normal(scale=scale, size=shape)
+
+    # multiclass, 2-D and 3-D, integer labels
+    x = logits(2, 3, 6, 7)
+    y = rng.integers(0, 3, size=(2, 6, 7))
+    cases.append(Case("mc2d-labels", "multiclass", x, y, "labels"))
+    cases.append(Case("mc2d-onehot", "multiclass", x, _one_hot(y, 3), "onehot"))
+    soft = rng.dirichlet(np.ones(3), size=(2, 6, 7))
+    cases.append(Case("mc2d-soft", "multiclass", x, np.moveaxis(soft, -1, 1), "soft"))
+    cases.append(Case("mc2d-last", "multiclass", x, y, "labels", channels_last=True))
+    cases.append(Case("mc2d-onehot-last", "multiclass", x, _one_hot(y, 3), "onehot",
+                      channels_last=True))
+    x3 = logits(2, 4, 3, 4, 5)
+    y3 = rng.integers(0, 4, size=(2, 3, 4, 5))
+    cases.append(Case("mc3d-labels", "multiclass", x3, y3, "labels"))
+    y_ign = np.where(rng.random((2, 6, 7)) < 0.2, 255, y)
+    cases.append(Case("mc2d-ignore255", "multiclass", x, y_ign, "labels",
+                      MappingProxyType({"ignore_index": 255})))
+    cases.append(Case("mc2d-ignore0", "multiclass", x, y, "labels",
+                      MappingProxyType({"ignore_index": 0})))
+    x4 = logits(2, 4, 5, 5)
+    y4 = rng.integers(0, 2, size=(2, 5, 5))  # classes 2 and 3 absent
+    cases.append(Case("mc2d-absent", "multiclass", x4, y4, "labels"))
+    y_perfect = rng.integers(0, 3, size=(2, 5, 6))
+    perfect = 1e4 * (2 * _one_hot(y_perfect, 3) - 1)
+    cases.append(Case("mc2d-perfect-1e4", "multiclass", perfect, y_perfect, "labels",
+                      extreme=True))
+    cases.append(Case("mc2d-random-1e4", "multiclass", logits(2, 3, 4, 5, scale=1e4),
+                      rng.integers(0, 3, size=(2, 4, 5)), "labels", extreme=True))
+
+    # binary
+    xb = logits(2, 1, 6, 7)
+    yb = (rng.random((2, 1, 6, 7)) < 0.4).astype(np.float64)
+    cases.append(Case("bin2d", "binary", xb, yb, "binary"))
+    cases.append(Case("bin2d-nochannel", "binary", xb, yb, "binary", no_channel=True))
+    xb3 = logits(2, 1, 3, 4, 5)
+    yb3 = (rng.random((2, 1, 3, 4, 5)) < 0.5).astype(np.float64)
+    cases.append(Case("bin3d", "binary", xb3, yb3, "binary"))
+    yb_ign = np.where(rng.random(yb.shape) < 0.2, -1.0, yb)
+    cases.append(Case("bin2d-ignore", "binary", xb, yb_ign, "binary",
+                      MappingProxyType({"ignore_index": -1})))
+    empty_pred = np.full((2, 1, 5, 5), -1e4)
+    cases.append(Case("bin2d-empty-1e4", "binary", empty_pred, np.zeros((2, 1, 5, 5)),
+                      "binary", extreme=True))
+    yb_half = np.zeros((2, 1, 5, 5))
+    yb_half[0, 0, 1:3, 1:4] = 1.0  # image 1 has an empty target
+    cases.append(Case("bin2d-empty-image", "binary", logits(2, 1, 5, 5), yb_half, "binary"))
+
+    # multilabel
+    xm = logits(2, 3, 6, 5)
+    ym = (rng.random((2, 3, 6, 5)) < 0.3).astype(np.float64)
+    cases.append(Case("ml2d", "multilabel", xm, ym, "binary"))
+    cases.append(Case("ml2d-last", "multilabel", xm, ym, "binary", channels_last=True))
+    return cases
+
+
+CASES: tuple[Case, ...] = tuple(_build_cases())
+
+
+def _spec(name: str, function: str, oracle_fn: Callable[..., Any], **kw: Any) -> LossSpec:
+    if "kwargs" in kw:
+        kw["kwargs"] = MappingProxyType(dict(kw["kwargs"]))
+    return LossSpec(name, function, oracle_fn, **kw)
+
+
+LOSSES: tuple[LossSpec, ...] = (
+    _spec("dice_loss", "segloss_xp:dice_loss", oracle.dice_loss),
+    _spec("dice_loss(squared,batch)", "segloss_xp:dice_loss", oracle.dice_loss,
+          kwargs={"squared": True, "batch": True}),
+    _spec("dice_loss(soft_label,none)", "segloss_xp:dice_loss", oracle.dice_loss,
+          kwargs={"soft_label": True, "reduction": "none", "include_background": False},
+          modes=("multiclass", "multilabel")),
+    _spec("dice_loss(smooth=0,weights)", "segloss_xp:dice_loss", oracle.dice_loss,
+          kwargs={"smooth": 0.0, "class_weights": (0.2, 1.0, 3.0), "reduction": "sum"},
+          modes=("multiclass", "multilabel")),
+    _spec("jaccard_loss", "segloss_xp:jaccard_loss", oracle.jaccard_loss),
+    _spec("tversky_loss", "segloss_xp:tversky_loss", oracle.tversky_loss,
+          kwargs={"alpha": 0.3, "beta": 0.7}),
+    _spec("focal_tversky_loss", "segloss_xp:focal_tversky_loss", oracle.focal_tversky_loss),
+    _spec("generalized_dice_loss", "segloss_xp:generalized_dice_loss",
+          oracle.generalized_dice_loss),
+    _spec("generalized_dice_loss(simple,none)", "segloss_xp:generalized_dice_loss",
+          oracle.generalized_dice_loss,
+          kwargs={"weight_type": "simple", "reduction": "none"}),
+)
+
+
+def case_by_id(case_id: str) -> Case:
+    return next(c for c in CASES if c.id == case_id)
+
+
+def loss_by_name(name: str) -> LossSpec:
+    return next(s for s in LOSSES if s.name == name)

@@ -1,0 +1,249 @@
+"""The conformance checks, shared by the pytest suite and the report.
+
+Each check runs one :class:`~conformance.cases.LossSpec` on one
+:class:`~conformance.cases.Case` and returns a number (an error) or raises:
+
+* :func:`value_error` — library on a backend and dtype vs the float64 oracle on
+  the same (rounded) inputs; also checks result namespace, dtype and device.
+* :func:`gradients` — torch autograd and ``jax.grad`` (float64) vs central
+  finite differences of the *oracle*, and torch vs JAX.
+* :func:`jit_error`, :func:`vmap_error` — ``jax.jit`` / ``jax.vmap`` vs eager.
+* :func:`compile_check` — ``torch._dynamo.explain`` graph breaks, and the
+  ``torch.compile``'d value vs eager.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from conformance.backends import Backend, assert_matches
+from conformance.cases import Case, LossSpec
+
+__all__ = [
+    "TOLERANCES",
+    "compile_check",
+    "expected_value",
+    "finite_gradients",
+    "gradients",
+    "jit_error",
+    "result_dtype",
+    "value_error",
+    "vmap_error",
+]
+
+# (rtol, atol) per input dtype. float64: the oracle and the library differ only
+# by summation order. Lower precisions are computed in float32 (DESIGN §2) from
+# inputs rounded to that dtype, so the oracle gets the same rounded inputs and
+# the difference is float32 arithmetic on O(100) terms.
+TOLERANCES = {
+    "float64": (1e-10, 1e-12),
+    "float32": (2e-5, 2e-6),
+    "float16": (2e-5, 2e-6),
+    "bfloat16": (2e-5, 2e-6),
+}
+
+
+def result_dtype(dtype: str) -> str:
+    return "float64" if dtype == "float64" else "float32"
+
+
+def _rounded(x: np.ndarray, dtype: str) -> np.ndarray:
+    """``x`` rounded to ``dtype`` and back to float64 (what the library sees)."""
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        return x.astype(ml_dtypes.bfloat16).astype(np.float64)
+    return x.astype(dtype).astype(np.float64)
+
+
+def _to_library_layout(expected: np.ndarray, case: Case) -> np.ndarray:
+    """Move an oracle (channels-first) per-element map into the library's layout."""
+    out = np.asarray(expected, dtype=np.float64)
+    if out.ndim == case.y_pred.ndim:
+        if case.channels_last:
+            out = np.moveaxis(out, 1, -1)
+        if case.no_channel:
+            out = out[:, 0]
+    return out
+
+
+def expected_value(spec: LossSpec, case: Case, dtype: str = "float64",
+                   y_pred: np.ndarray | None = None) -> np.ndarray:
+    """The oracle's value (library layout) for ``case`` with inputs rounded to ``dtype``."""
+    x = _rounded(case.y_pred if y_pred is None else y_pred, dtype)
+    out = spec.oracle(x, case.y_true, mode=case.mode, **case.kwargs, **spec.kwargs)
+    return _to_library_layout(out, case)
+
+
+def _call(spec: LossSpec, x: Any, y: Any, kw: dict[str, Any]) -> Any:
+    return _bind(spec, kw)(x, y)
+
+
+def _bind(spec: LossSpec, kw: dict[str, Any]) -> Callable[[Any, Any], Any]:
+    """``f(y_pred, y_true)`` calling the library function with the case's keywords.
+
+    The function is looked up here, outside any traced region.
+    """
+    fn = spec.resolve()
+    if fn is None:
+        raise LookupError(f"{spec.function} is not implemented")
+    kwargs = {**kw, **spec.kwargs}
+
+    def bound(x: Any, y: Any) -> Any:
+        return fn(x, y, **kwargs)
+
+    return bound
+
+
+def _library_kwargs(case: Case) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    x, y, kw = case.library_inputs()
+    kw["mode"] = case.mode
+    return x, y, kw
+
+
+def value_error(spec: LossSpec, case: Case, backend: Backend, dtype: str = "float64") -> float:
+    """Max abs error vs the oracle; raises AssertionError beyond the tolerance."""
+    x, y, kw = _library_kwargs(case)
+    xb = backend.asarray(x, dtype)
+    yb = backend.asarray(y)
+    out = _call(spec, xb, yb, kw)
+    want = expected_value(spec, case, dtype)
+    rtol, atol = TOLERANCES[dtype]
+    assert_matches(out, want, backend, dtype=result_dtype(dtype), rtol=rtol,
+                   atol=atol + spec.scale_atol, ref=xb)
+    got = backend.to_numpy(out).astype(np.float64)
+    return float(np.max(np.abs(got - want))) if got.size else 0.0
+
+
+# ----------------------------------------------------------------------- gradients
+
+
+def _torch_grad(spec: LossSpec, case: Case) -> np.ndarray:
+    import torch
+
+    x, y, kw = _library_kwargs(case)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    out = _call(spec, xt, torch.asarray(y), kw)
+    torch.sum(out).backward()
+    assert xt.grad is not None
+    return xt.grad.numpy()
+
+
+def _jax_grad(spec: LossSpec, case: Case) -> np.ndarray:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    x, y, kw = _library_kwargs(case)
+    yj = jnp.asarray(y)
+    return np.asarray(jax.grad(lambda p: jnp.sum(_call(spec, p, yj, dict(kw))))(
+        jnp.asarray(x)))
+
+
+def _directional_fd(spec: LossSpec, case: Case, directions: np.ndarray,
+                    step: float = 1e-5) -> np.ndarray:
+    """Central differences of the (summed) oracle along each direction (channels-first)."""
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(expected_value(spec, case, y_pred=x)))
+
+    x0 = case.y_pred
+    return np.array([(f(x0 + step * v) - f(x0 - step * v)) / (2 * step) for v in directions])
+
+
+def gradients(spec: LossSpec, case: Case, num_directions: int = 4) -> dict[str, float]:
+    """Gradient agreement in float64, as max abs differences.
+
+    ``torch_vs_fd`` / ``jax_vs_fd``: the autodiff gradient projected on random
+    unit directions vs central differences of the *oracle* along them (the
+    "fast mode" of ``torch.autograd.gradcheck``; error O(step²)).
+    ``torch_vs_jax``: the full gradients against each other. A backend that is
+    not installed is absent from the result.
+    """
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(num_directions, *case.y_pred.shape))
+    directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)),
+                                 keepdims=True))
+    fd = _directional_fd(spec, case, directions)
+    found: dict[str, np.ndarray] = {}
+    for name, fn in (("torch", _torch_grad), ("jax", _jax_grad)):
+        try:
+            found[name] = fn(spec, case)
+        except ImportError:
+            continue
+    lib_dirs = np.stack([_to_library_layout(v, case) for v in directions])
+    out: dict[str, float] = {}
+    for name, grad in found.items():
+        projected = np.sum(lib_dirs * grad[None], axis=tuple(range(1, lib_dirs.ndim)))
+        out[f"{name}_vs_fd"] = float(np.max(np.abs(projected - fd)))
+    if len(found) == 2:
+        out["torch_vs_jax"] = float(np.max(np.abs(found["torch"] - found["jax"])))
+    out["scale"] = float(max(np.max(np.abs(fd)), max(
+        (float(np.max(np.abs(g))) for g in found.values()), default=0.0)))
+    return out
+
+
+def finite_gradients(spec: LossSpec, case: Case) -> dict[str, bool]:
+    """Whether torch and JAX gradients are all finite (for saturated inputs)."""
+    out: dict[str, bool] = {}
+    for name, fn in (("torch", _torch_grad), ("jax", _jax_grad)):
+        try:
+            out[name] = bool(np.all(np.isfinite(fn(spec, case))))
+        except ImportError:
+            continue
+    return out
+
+
+# ----------------------------------------------------------------------- tracing
+
+
+def _jax_inputs(case: Case) -> tuple[Any, Any, dict[str, Any], Callable[..., Any]]:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    x, y, kw = _library_kwargs(case)
+    return jnp.asarray(x), jnp.asarray(y), kw, jax
+
+
+def jit_error(spec: LossSpec, case: Case) -> float:
+    """Max abs difference between ``jax.jit`` and eager."""
+    xj, yj, kw, jax = _jax_inputs(case)
+    eager = np.asarray(_call(spec, xj, yj, dict(kw)))
+    jitted = np.asarray(jax.jit(_bind(spec, kw))(xj, yj))
+    return float(np.max(np.abs(eager - jitted)))
+
+
+def vmap_error(spec: LossSpec, case: Case) -> float:
+    """``jax.vmap`` over a stack of two inputs vs two eager calls."""
+    xj, yj, kw, jax = _jax_inputs(case)
+    import jax.numpy as jnp
+
+    xs = jnp.stack([xj, -0.5 * xj])
+    ys = jnp.stack([yj, yj])
+    mapped = np.asarray(jax.vmap(_bind(spec, kw))(xs, ys))
+    eager = np.stack([np.asarray(_call(spec, xs[i], ys[i], dict(kw))) for i in range(2)])
+    return float(np.max(np.abs(mapped - eager)))
+
+
+def compile_check(spec: LossSpec, case: Case) -> tuple[int, float]:
+    """``(graph breaks, |compiled − eager|)`` for ``torch.compile`` (backend "eager")."""
+    import torch
+    import torch._dynamo
+
+    x, y, kw = _library_kwargs(case)
+    xt, yt = torch.asarray(x), torch.asarray(y)
+    fn = _bind(spec, kw)
+
+    torch._dynamo.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        breaks = torch._dynamo.explain(fn)(xt, yt).graph_break_count
+        torch._dynamo.reset()
+        compiled = torch.compile(fn, backend="eager", fullgraph=breaks == 0)(xt, yt)
+    eager = fn(xt, yt)
+    return breaks, float(torch.max(torch.abs(compiled - eager)))
