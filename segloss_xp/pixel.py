@@ -1,0 +1,663 @@
+"""Pixel (distribution) losses: cross entropy, balanced cross entropy, focal, conservative.
+
+Every loss here is a per-element formula on log-probabilities followed by the
+shared masked reduction: ``inputs -> log p (and log(1 − p)) -> formula ->
+reduce_elements``. Logs are taken in log space from the logits (exact for
+logits of magnitude 1e4); with ``from_logits=False`` they are ``log`` of the
+given probabilities clamped at ``−100``, as ``torch.nn.functional.binary_cross_entropy``
+does, so a probability of exactly 0 or 1 gives a finite loss and gradient.
+
+With integer labels the label's log-probability is picked with
+``take_along_axis`` (int64 indices on torch, ignored labels clamped to class 0
+first): no C-fold one-hot is built. Dask has no ``take_along_axis``; there (and
+in any namespace without it) the pick is the exact sum ``Σ_c [y == c] · v_c``
+(a single non-zero term), which is C-fold work but the same numbers.
+
+``reduction="mean"`` divides by the number of counted (non-ignored) elements:
+pixels in multiclass mode, elements ``(n, c, pixel)`` in binary/multilabel mode;
+the one exception is :func:`cross_entropy` with integer labels and
+``class_weights`` (and no ``pixel_weights``), which divides by the sum of the
+target classes' weights (torch's weighted mean). An all-ignored input gives 0
+(torch gives NaN). ``reduction="none"`` gives the per-element map with 0 at
+ignored elements: ``(N, *spatial)`` in multiclass mode, ``y_pred``'s own shape
+(and layout) in binary/multilabel mode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from . import _checks
+from ._inputs import Prepared, prepare
+from ._math import safe_pow
+from ._namespace import Array, Namespace, as_like, get_namespace, is_torch
+from ._reduce import reduce_elements
+
+__all__ = ["balanced_cross_entropy", "conservative_loss", "cross_entropy", "focal_loss"]
+
+_LOG_FLOOR = -100.0  # torch BCE clamps log(p) and log(1 − p) at −100
+
+_COMMON = """y_pred : array
+        Real floating scores ``(N, C, *spatial)`` with the class axis at ``class_axis``
+        (binary mode also ``(N, *spatial)``); logits unless ``from_logits=False``.
+    y_true : array
+        Multiclass: integer class ids ``(N, *spatial)`` or a one-hot / soft-label float
+        array of ``y_pred``'s shape. Binary / multilabel: ``y_pred``'s shape, values in
+        [0, 1] (bool, int or float; soft labels allowed).
+    mode : {"multiclass", "binary", "multilabel"}
+        Softmax over the class axis, or elementwise sigmoid.
+    from_logits : bool
+        Apply the activation of ``mode`` (in log space). ``False``: ``y_pred`` are
+        probabilities and their logs are clamped at −100 (torch BCE convention).
+    class_axis : int
+        Class axis of ``y_pred`` (``-1`` for channels-last data).
+    ignore_index : int, optional
+        Elements whose label (binary/multilabel: target value) equals it contribute
+        to neither the sum nor the count of the mean."""
+
+_RETURNS = """Returns
+    -------
+    array
+        0-d for ``"mean"``/``"sum"``; for ``"none"`` the per-element loss, 0 where
+        ignored: ``(N, *spatial)`` in multiclass mode, ``y_pred``'s shape in
+        binary/multilabel mode. float32 for float16/bfloat16/float32 input, float64
+        for float64; the input's namespace and device."""
+
+
+def _doc(func: Any) -> Any:
+    func.__doc__ = (func.__doc__ or "").replace("{common}", _COMMON).replace(
+        "{returns}", _RETURNS)
+    return func
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _clamped_log(p: Array, xp: Namespace) -> Array:
+    """``max(log p, −100)`` with a finite gradient at ``p == 0`` (double where)."""
+    positive = p > 0
+    safe = xp.where(positive, p, xp.ones_like(p))
+    out = xp.where(positive, xp.log(safe), xp.full_like(p, _LOG_FLOOR))
+    return xp.maximum(out, xp.full_like(out, _LOG_FLOOR))
+
+
+def _clamped_log1m(p: Array, xp: Namespace) -> Array:
+    """``max(log(1 − p), −100)`` via ``log1p``, finite gradient at ``p == 1``."""
+    below = p < 1
+    safe = xp.where(below, p, xp.zeros_like(p))
+    out = xp.where(below, xp.log1p(-safe), xp.full_like(p, _LOG_FLOOR))
+    return xp.maximum(out, xp.full_like(out, _LOG_FLOOR))
+
+
+def _log_probs(prepared: Prepared) -> Array:
+    """``log p`` (N, C, S): log-softmax / log-sigmoid, or the clamped log of probabilities."""
+    if prepared.from_logits:
+        return prepared.log_probs()
+    return _clamped_log(prepared.scores, prepared.xp)
+
+
+def _log_one_minus_probs(prepared: Prepared) -> Array:
+    """``log(1 − p)`` (N, C, S) for binary/multilabel: ``log σ(−x)`` or clamped."""
+    if prepared.from_logits:
+        return prepared.log_one_minus_probs()
+    return _clamped_log1m(prepared.scores, prepared.xp)
+
+
+def _label_index(prepared: Prepared) -> Array:
+    """Integer labels ``(N, 1, S)`` usable as indices: ignored labels set to class 0."""
+    xp, labels = prepared.xp, prepared.labels
+    assert labels is not None
+    if prepared.mask is not None:
+        labels = xp.where(prepared.mask[:, 0, :], labels, xp.zeros_like(labels))
+    if is_torch(xp) and labels.dtype != xp.int64:
+        labels = xp.astype(labels, xp.int64)  # torch.take_along_dim needs int64
+    return labels[:, None, :]
+
+
+def _pick(values: Array, index: Array, prepared: Prepared) -> Array:
+    """``values[n, y[n, s], s]`` -> ``(N, S)``; ``values`` is ``(N, C, S)`` or ``(1, C, 1)``."""
+    xp = prepared.xp
+    shape = (index.shape[0], values.shape[1], index.shape[2])
+    if getattr(xp, "take_along_axis", None) is None:
+        # dask has no take_along_axis; one non-zero term per pixel: the sum is exact
+        hit = index == prepared.class_ids()
+        vals = xp.broadcast_to(values, shape)
+        return xp.sum(xp.where(hit, vals, xp.zeros_like(vals)), axis=1)
+    if values.shape != shape:
+        values = xp.broadcast_to(values, shape)
+    return xp.take_along_axis(values, index, axis=1)[:, 0, :]
+
+
+def _log_mix(y: Array, log_a: Array, log_b: Array, xp: Namespace) -> Array:
+    """``log(y·a + (1 − y)·b)`` from ``log a``, ``log b``; exact for ``y ∈ {0, 1}``.
+
+    Hard targets select ``log a`` / ``log b`` directly (no ``log 0`` anywhere);
+    soft targets use ``logaddexp(log y + log a, log(1 − y) + log b)``. The
+    untaken branches stay finite, so no NaN gradient leaks through ``where``.
+    """
+    one = y == 1
+    zero = y == 0
+    soft = ~(one | zero)
+    ys = xp.where(soft, y, xp.full_like(y, 0.5))
+    mixed = xp.logaddexp(xp.log(ys) + log_a, xp.log1p(-ys) + log_b)
+    return xp.where(one, log_a, xp.where(zero, log_b, mixed))
+
+
+def _bce(y: Array, log_p: Array, log_q: Array, pos_weight: Array | None) -> Array:
+    """``−(pw·y·log p + (1 − y)·log(1 − p))`` (torch BCEWithLogits with pos_weight)."""
+    positive = y * log_p
+    if pos_weight is not None:
+        positive = pos_weight * positive
+    return -(positive + (1 - y) * log_q)
+
+
+def _soft_ce(q: Array, log_p: Array, weights: Array | None, xp: Namespace) -> Array:
+    """``−Σ_c w_c q_c log p_c`` over the class axis 1 -> ``(N, S)``."""
+    term = q * log_p
+    if weights is not None:
+        term = weights * term
+    return -xp.sum(term, axis=1)
+
+
+def _class_vector(name: str, values: object, prepared: Prepared) -> Array:
+    """A length-C vector of non-negative weights as ``(1, C, 1)`` in the compute dtype."""
+    weights = _checks.check_class_weights(values, prepared.num_classes, prepared.mode) \
+        if name == "class_weights" else _check_vector(name, values, prepared)
+    vec = as_like(weights, prepared.scores, prepared.xp)
+    return prepared.xp.reshape(vec, (1, prepared.num_classes, 1))
+
+
+def _check_vector(name: str, values: object, prepared: Prepared) -> tuple[float, ...]:
+    c, mode = prepared.num_classes, prepared.mode
+    if isinstance(values, int | float) and not isinstance(values, bool):
+        values = (values,) * c
+    try:
+        out = tuple(float(v) for v in values)  # type: ignore[attr-defined]
+    except TypeError as exc:
+        raise TypeError(f"`{name}` must be a number or a sequence of {c} numbers, got "
+                        f"{type(values).__name__} (mode={mode!r})") from exc
+    if len(out) != c:
+        raise ValueError(f"`{name}` must have one entry per class: expected {c}, got "
+                         f"{len(out)} (mode={mode!r})")
+    if not all(math.isfinite(v) and v >= 0 for v in out):
+        raise ValueError(f"`{name}` must be finite and >= 0, got {out} (mode={mode!r})")
+    return out
+
+
+def _check_unit(name: str, value: object) -> float:
+    v = _checks.check_number(name, value)
+    if not 0 <= v <= 1:
+        raise ValueError(f"`{name}` must lie in [0, 1], got {value!r}")
+    return v
+
+
+def _mask2d(prepared: Prepared) -> Array | None:
+    """The multiclass pixel mask ``(N, S)`` (or None)."""
+    return None if prepared.mask is None else prepared.mask[:, 0, :]
+
+
+def _finish(loss: Array, mask: Array | None, prepared: Prepared, reduction: str,
+            denominator: Array | None = None) -> Array:
+    """Masked reduction; ``"none"`` goes back to ``(N, *spatial)`` / ``y_pred``'s layout."""
+    xp = prepared.xp
+    out = reduce_elements(loss, mask, reduction, xp, denominator=denominator)
+    if reduction != "none":
+        return out
+    if out.ndim == 2:  # multiclass (N, S)
+        return prepared.unflatten(out, channels=False)
+    out = prepared.unflatten(out, channels=True)
+    if prepared.class_axis == -1:  # binary input without a channel axis
+        return out[:, 0, ...]
+    if prepared.class_axis != 1:
+        return xp.moveaxis(out, 1, prepared.class_axis)
+    return out
+
+
+def _element_mask(prepared: Prepared) -> Array | None:
+    """Mask matching the per-element loss: ``(N, S)`` multiclass, ``(N, C, S)`` otherwise."""
+    return _mask2d(prepared) if prepared.mode == "multiclass" else prepared.mask
+
+
+def _pixel_weights(pixel_weights: Array, prepared: Prepared, y_pred: Array) -> Array:
+    """Validate ``pixel_weights`` ``(N, *spatial)`` -> ``(N, S)`` in the compute dtype."""
+    xp = prepared.xp
+    get_namespace(y_pred, pixel_weights, names=("y_pred", "pixel_weights"))
+    n = prepared.scores.shape[0]
+    expected = (n, *prepared.spatial_shape)
+    if tuple(pixel_weights.shape) != expected:
+        raise ValueError(
+            f"`pixel_weights` must have shape (N, *spatial) = {expected} for `y_pred` of "
+            f"shape {tuple(y_pred.shape)} (mode={prepared.mode!r}, class axis removed), "
+            f"got {tuple(pixel_weights.shape)}")
+    if not (xp.isdtype(pixel_weights.dtype, "real floating")
+            or xp.isdtype(pixel_weights.dtype, "integral") or pixel_weights.dtype == xp.bool):
+        raise TypeError(f"`pixel_weights` must be a real array, got dtype {pixel_weights.dtype}")
+    weights = xp.astype(pixel_weights, prepared.dtype)
+    if _checks.should_check_values(pixel_weights):
+        if not bool(xp.all(xp.isfinite(weights) & (weights >= 0))):
+            raise ValueError("`pixel_weights` must be finite and >= 0 "
+                             f"(mode={prepared.mode!r})")
+    return xp.reshape(weights, (n, math.prod(prepared.spatial_shape)))
+
+
+def _prepare(y_pred: Array, y_true: Array, *, mode: str, from_logits: bool, class_axis: int,
+             ignore_index: int | None, reduction: str) -> Prepared:
+    _checks.check_choice("reduction", reduction, _checks.REDUCTIONS)
+    return prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
+                   class_axis=class_axis, ignore_index=ignore_index)
+
+
+def _binary_only(name: str, mode: str) -> None:
+    _checks.check_choice("mode", mode, _checks.MODES)
+    if mode == "multiclass":
+        raise ValueError(f"{name} is defined for mode='binary' or 'multilabel', got "
+                         "mode='multiclass' (use cross_entropy or focal_loss for softmax "
+                         "outputs)")
+
+
+# --------------------------------------------------------------------------- losses
+
+
+@_doc
+def cross_entropy(
+    y_pred: Array,
+    y_true: Array,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    class_axis: int = 1,
+    ignore_index: int | None = None,
+    class_weights: Sequence[float] | None = None,
+    pos_weight: float | Sequence[float] | None = None,
+    label_smoothing: float = 0.0,
+    pixel_weights: Array | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Cross entropy (softmax) or binary cross entropy (sigmoid), per element.
+
+    Multiclass, per pixel: ``l = −Σ_c w_c q_c log p_c`` with ``q`` the one-hot
+    (integer labels) or the given soft target, label-smoothed to
+    ``q(1 − ε) + ε/C``, ``p = softmax(y_pred)``. Binary / multilabel, per element:
+    ``l = −w_c [pw_c·y·log σ(x) + (1 − y)·log σ(−x)]`` (BCE with logits; for
+    ``pos_weight=None`` this is ``softplus(x) − x·y``), ``y`` smoothed to
+    ``y(1 − ε) + ε/2``.
+
+    Parameters
+    ----------
+    {common}
+    class_weights : sequence of float, optional
+        One non-negative weight per class (length C). Multiclass: ``w_c`` as in
+        ``torch.nn.functional.cross_entropy(weight=)``; with integer labels the mean
+        divides by ``Σ w_{y}`` over the counted pixels (torch's weighted mean), with
+        soft/one-hot targets by the number of counted pixels (torch's
+        probability-target semantics). Binary/multilabel: per-channel weights
+        multiplying the loss (plain mean over elements).
+    pos_weight : float or sequence of float, optional
+        Binary/multilabel only: multiplies the positive term, as
+        ``BCEWithLogitsLoss(pos_weight=)`` (the seeds' weighted-CE β). A sequence has
+        one entry per channel and applies along the *class axis* (torch broadcasts
+        ``pos_weight`` against the trailing axis: for ``(N, C, H, W)`` pass torch
+        ``pos_weight.view(C, 1, 1)`` to compare).
+    label_smoothing : float
+        ``ε`` in [0, 1]: multiclass ``q(1 − ε) + ε/C`` (torch), binary/multilabel
+        ``y(1 − ε) + ε/2`` (Keras ``BinaryCrossentropy``).
+    pixel_weights : array, optional
+        Non-negative weight map ``(N, *spatial)`` (e.g. from ``unet_weight_map``)
+        multiplying the per-pixel loss (every channel of a pixel in
+        binary/multilabel mode). With it, ``"mean"`` divides by the number of counted
+        pixels (elements), never by a weight sum, even with ``class_weights``.
+    reduction : {"mean", "sum", "none"}
+        See Returns.
+
+    {returns}
+
+    Raises
+    ------
+    ValueError
+        ``pos_weight`` in multiclass mode; ``label_smoothing`` outside [0, 1];
+        weights of the wrong length or negative; ``pixel_weights`` of the wrong shape;
+        and the input checks of every loss (shapes, label range, probabilities).
+    TypeError
+        Integer ``y_pred``, mixed namespaces, non-array ``pixel_weights``.
+
+    Notes
+    -----
+    Torch semantics throughout: with integer labels, ``class_weights`` and label
+    smoothing, the loss is ``(1 − ε)·nll + ε/C·Σ_c w_c(−log p_c)`` with both parts
+    divided by ``Σ w_{y}``. With ``from_logits=False`` the logs are clamped at
+    −100 like ``torch.nn.functional.binary_cross_entropy``. An all-ignored input
+    gives 0, not torch's NaN.
+
+    References
+    ----------
+    ``torch.nn.functional.cross_entropy`` and ``binary_cross_entropy_with_logits``;
+    Szegedy et al., "Rethinking the Inception architecture for computer vision",
+    CVPR 2016 (label smoothing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits = np.array([[[[2.0, -1.0]], [[0.0, 1.0]]]])  # (N=1, C=2, 1, 2)
+    >>> labels = np.array([[[0, 1]]])
+    >>> round(float(cross_entropy(logits, labels)), 6)
+    0.126928
+    >>> round(float(cross_entropy(logits[:, :1], labels[:, None] * 1.0, mode="binary")), 6)
+    1.720095
+    """
+    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
+                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
+    xp = prepared.xp
+    eps = _check_unit("label_smoothing", label_smoothing)
+    weights = None if class_weights is None else _class_vector("class_weights", class_weights,
+                                                                prepared)
+    pix = None if pixel_weights is None else _pixel_weights(pixel_weights, prepared, y_pred)
+    log_p = _log_probs(prepared)
+    denominator = None
+
+    if prepared.mode == "multiclass":
+        if pos_weight is not None:
+            raise ValueError("`pos_weight` applies to mode='binary' or 'multilabel' only "
+                             "(it weights the positive term of a sigmoid BCE); got "
+                             "mode='multiclass', use `class_weights`")
+        num_classes = prepared.num_classes
+        mask = _mask2d(prepared)
+        if prepared.labels is not None:
+            index = _label_index(prepared)
+            loss = -_pick(log_p, index, prepared)
+            if weights is not None:
+                label_weight = _pick(weights, index, prepared)
+                loss = label_weight * loss
+                if pix is None:
+                    counted = label_weight if mask is None else xp.where(
+                        mask, label_weight, xp.zeros_like(label_weight))
+                    denominator = xp.sum(counted)
+            if eps > 0:
+                smooth = _soft_ce(xp.ones_like(log_p), log_p, weights, xp)
+                loss = (1 - eps) * loss + (eps / num_classes) * smooth
+        else:
+            q = prepared.target
+            assert q is not None
+            if eps > 0:
+                q = q * (1 - eps) + eps / num_classes
+            loss = _soft_ce(q, log_p, weights, xp)
+    else:
+        log_q = _log_one_minus_probs(prepared)
+        y = prepared.target
+        assert y is not None
+        if eps > 0:
+            y = y * (1 - eps) + eps / 2
+        pw = None if pos_weight is None else _class_vector("pos_weight", pos_weight, prepared)
+        loss = _bce(y, log_p, log_q, pw)
+        if weights is not None:
+            loss = weights * loss
+        mask = prepared.mask
+
+    if pix is not None:
+        loss = loss * (pix if loss.ndim == 2 else pix[:, None, :])
+    return _finish(loss, mask, prepared, reduction, denominator)
+
+
+@_doc
+def balanced_cross_entropy(
+    y_pred: Array,
+    y_true: Array,
+    *,
+    mode: str = "binary",
+    from_logits: bool = True,
+    class_axis: int = 1,
+    ignore_index: int | None = None,
+    beta: float = 0.5,
+    reduction: str = "mean",
+) -> Array:
+    """Balanced (β-weighted) binary cross entropy, per element.
+
+    ``l = −(β·y·log p + (1 − β)(1 − y)·log(1 − p))`` with ``p = σ(y_pred)``, in log
+    space (``log σ(x)``, ``log σ(−x)``). ``β > 0.5`` weights the positives more,
+    ``β < 0.5`` penalises false positives more; ``β = 0.5`` is half the BCE.
+    Binary/multilabel only: ``mode="multiclass"`` raises ValueError (use
+    :func:`cross_entropy` with ``class_weights`` for softmax outputs).
+
+    Parameters
+    ----------
+    {common}
+    beta : float
+        Weight of the positive term in [0, 1].
+    reduction : {"mean", "sum", "none"}
+        ``"mean"`` averages over the counted elements.
+
+    {returns}
+
+    References
+    ----------
+    Xie & Tu, "Holistically-nested edge detection", ICCV 2015 (class-balanced CE);
+    Taghanaki et al., "Combo loss", CMIG 2019 (the β-weighted CE of the Combo loss).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits = np.array([[[0.0, 2.0]]])  # (N=1, C=1, S=2)
+    >>> target = np.array([[[0.0, 1.0]]])
+    >>> round(float(balanced_cross_entropy(logits, target, beta=0.7)), 6)
+    0.148397
+    """
+    _binary_only("balanced_cross_entropy", mode)
+    beta = _check_unit("beta", beta)
+    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
+                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
+    y = prepared.target
+    assert y is not None
+    loss = -(beta * (y * _log_probs(prepared))
+             + (1 - beta) * ((1 - y) * _log_one_minus_probs(prepared)))
+    return _finish(loss, prepared.mask, prepared, reduction)
+
+
+def _focal_alpha(alpha: float | Sequence[float], prepared: Prepared) -> Array:
+    """Multiclass α as ``(1, C, 1)``: a float means ``[1 − α, α, …, α]`` (MONAI, kornia)."""
+    if isinstance(alpha, int | float) and not isinstance(alpha, bool):
+        a = _check_unit("alpha", alpha)
+        alpha = (1 - a,) + (a,) * (prepared.num_classes - 1)
+    return _class_vector("alpha", alpha, prepared)
+
+
+@_doc
+def focal_loss(
+    y_pred: Array,
+    y_true: Array,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    class_axis: int = 1,
+    ignore_index: int | None = None,
+    gamma: float = 2.0,
+    alpha: float | Sequence[float] | None = None,
+    reduction: str = "mean",
+) -> Array:
+    """Focal loss ``−α_t (1 − p_t)^γ log p_t`` (sigmoid or true softmax focal).
+
+    Binary / multilabel (per element, sigmoid): ``l = α_t (1 − p_t)^γ · BCE`` with
+    ``BCE = −[y log p + (1 − y) log(1 − p)]``, ``1 − p_t = y(1 − p) + (1 − y)p`` and
+    ``α_t = α·y + (1 − α)(1 − y)``. Multiclass (per pixel, softmax):
+    ``l = −Σ_c α_c q_c (1 − p_c)^γ log p_c``, i.e. ``−α_y (1 − p_y)^γ log p_y`` for
+    integer labels — the softmax focal, never one-vs-rest sigmoids.
+
+    Parameters
+    ----------
+    {common}
+    gamma : float
+        Focusing exponent ``γ >= 0``; ``γ = 0`` without ``alpha`` is exactly
+        :func:`cross_entropy` (same values, same mean denominators).
+    alpha : float or sequence of float, optional
+        Binary/multilabel: a float in [0, 1], α for positives and 1 − α for negatives
+        (Lin et al. used 0.25). Multiclass: one weight per class, or a float meaning
+        ``[1 − α, α, …, α]`` (class 0 is background; MONAI ``use_softmax`` and
+        kornia). None: no weighting.
+    reduction : {"mean", "sum", "none"}
+        ``"mean"`` averages over counted pixels (multiclass) or elements.
+
+    {returns}
+
+    Raises
+    ------
+    ValueError
+        ``gamma < 0``; ``alpha`` outside [0, 1], a sequence in binary/multilabel mode,
+        or a sequence whose length is not C.
+
+    Notes
+    -----
+    The modulating factor is computed from log-probabilities.
+    Binary/multilabel: ``(1 − p_t)^γ = exp(γ·log(1 − p_t))``, with
+    ``log(1 − p_t) = log σ(−x)`` for ``y = 1`` and ``log σ(x)`` for ``y = 0`` (MONAI's
+    ``logsigmoid(−x(2y − 1))``) and, for a soft ``y``,
+    ``logaddexp(log y + log σ(−x), log(1 − y) + log σ(x))`` — optax's
+    ``sigmoid_focal_loss`` definition of ``p_t = p·y + (1 − p)(1 − y)`` (MONAI's
+    ``exp(γ·logsigmoid(−x(2y − 1)))`` differs for soft targets). Multiclass:
+    ``1 − p_t = −expm1(log p_t)`` raised with a guarded power whose gradient at 0 is
+    0. Gradients are finite for ``γ ∈ (0, 1)`` at saturated logits (±1e4), where a
+    plain ``(1 − p)**γ`` gives NaN (kornia#918).
+
+    References
+    ----------
+    Lin, Goyal, Girshick, He & Dollár, "Focal loss for dense object detection",
+    ICCV 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits = np.array([[[[2.0, -1.0]], [[0.0, 1.0]]]])  # (N=1, C=2, 1, 2)
+    >>> labels = np.array([[[0, 1]]])
+    >>> round(float(focal_loss(logits, labels, gamma=2.0)), 6)
+    0.001804
+    >>> bool(focal_loss(logits, labels, gamma=0.0) == cross_entropy(logits, labels))
+    True
+    """
+    gamma = _checks.check_nonnegative("gamma", gamma)
+    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
+                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
+    xp = prepared.xp
+    log_p = _log_probs(prepared)
+
+    if prepared.mode == "multiclass":
+        alphas = None if alpha is None else _focal_alpha(alpha, prepared)
+        if prepared.labels is not None:
+            index = _label_index(prepared)
+            log_pt = _pick(log_p, index, prepared)
+            loss = -log_pt
+            if gamma != 0:
+                loss = safe_pow(-xp.expm1(log_pt), gamma, xp) * loss
+            if alphas is not None:
+                loss = _pick(alphas, index, prepared) * loss
+        else:
+            q = prepared.target
+            assert q is not None
+            if gamma != 0:
+                q = q * safe_pow(-xp.expm1(log_p), gamma, xp)
+            loss = _soft_ce(q, log_p, alphas, xp)
+        return _finish(loss, _mask2d(prepared), prepared, reduction)
+
+    if alpha is not None and not (isinstance(alpha, int | float)
+                                  and not isinstance(alpha, bool)):
+        raise ValueError(f"in mode={prepared.mode!r} `alpha` must be a float in [0, 1] "
+                         f"(α for positives, 1 − α for negatives), got "
+                         f"{type(alpha).__name__}")
+    y = prepared.target
+    assert y is not None
+    log_q = _log_one_minus_probs(prepared)
+    loss = _bce(y, log_p, log_q, None)
+    if gamma != 0:
+        loss = xp.exp(gamma * _log_mix(y, log_q, log_p, xp)) * loss
+    if alpha is not None:
+        a = _check_unit("alpha", alpha)
+        loss = (a * y + (1 - a) * (1 - y)) * loss
+    return _finish(loss, prepared.mask, prepared, reduction)
+
+
+@_doc
+def conservative_loss(
+    y_pred: Array,
+    y_true: Array,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    class_axis: int = 1,
+    ignore_index: int | None = None,
+    lam: float = 5.0,
+    base: float = math.e,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Array:
+    """Conservative loss ``λ (1 + log_a p_t)² · log_a(−log_a p_t)`` (Zhu et al. 2018).
+
+    ``p_t`` is the probability of the true class: ``p_y`` (integer labels),
+    ``Σ_c q_c p_c`` (soft/one-hot multiclass targets), ``y·p + (1 − y)(1 − p)``
+    (binary/multilabel), clipped to ``[eps, 1 − eps]``; ``log_a`` is the logarithm
+    in base ``a = base``. The loss is 0 at ``p_t = 1/a``, positive below and
+    negative above: it penalises both the worst and the most confident ("top
+    performing") pixels, which the paper uses to keep features domain-invariant.
+
+    Parameters
+    ----------
+    {common}
+    lam : float
+        Scale ``λ > 0``.
+    base : float
+        Base ``a > 1`` of the logarithms.
+    eps : float
+        Clip of ``p_t`` to ``[eps, 1 − eps]``, ``0 < eps < 0.5`` (the loss tends to
+        −∞ as ``p_t → 1``). The clip is applied in log space
+        (``log p_t ∈ [log eps, log1p(−eps)]``), so it holds in float32 too.
+    reduction : {"mean", "sum", "none"}
+        ``"mean"`` averages over counted pixels (multiclass) or elements.
+
+    {returns}
+
+    Raises
+    ------
+    ValueError
+        ``lam <= 0``, ``base <= 1``, ``eps`` outside ``(0, 0.5)``.
+
+    References
+    ----------
+    Zhu, Zhou, Yang, Shi & Lin, "Penalizing top performers: conservative loss for
+    semantic segmentation adaptation", ECCV 2018 (arXiv:1809.00903).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probs = np.array([[[0.2, 0.9], [0.8, 0.1]]])  # (N=1, C=2, S=2)
+    >>> labels = np.array([[1, 0]])
+    >>> round(float(conservative_loss(probs, labels, from_logits=False)), 6)
+    -6.765928
+    """
+    lam = _checks.check_positive("lam", lam)
+    base = _checks.check_number("base", base)
+    if base <= 1:
+        raise ValueError(f"`base` must be > 1 (the base of log_a), got {base!r}")
+    eps = _checks.check_number("eps", eps)
+    if not 0 < eps < 0.5:
+        raise ValueError(f"`eps` must lie in (0, 0.5) (p_t is clipped to [eps, 1 − eps]), "
+                         f"got {eps!r}")
+    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
+                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
+    xp = prepared.xp
+    log_p = _log_probs(prepared)
+    if prepared.mode == "multiclass":
+        mask = _mask2d(prepared)
+        if prepared.labels is not None:
+            log_pt = _pick(log_p, _label_index(prepared), prepared)
+        else:
+            q = prepared.target
+            assert q is not None
+            p_t = xp.sum(q * xp.exp(log_p), axis=1)
+            log_pt = xp.log(xp.clip(p_t, eps, 1.0))
+    else:
+        mask = prepared.mask
+        y = prepared.target
+        assert y is not None
+        log_pt = _log_mix(y, log_p, _log_one_minus_probs(prepared), xp)
+    log_pt = xp.clip(log_pt, math.log(eps), math.log1p(-eps))
+    ln_a = math.log(base)
+    log_a = log_pt / ln_a
+    loss = lam * (1 + log_a) ** 2 * (xp.log(-log_a) / ln_a)
+    return _finish(loss, mask, prepared, reduction)
