@@ -159,6 +159,22 @@ def _spec(name: str, function: str, oracle_fn: Callable[..., Any], **kw: Any) ->
     return LossSpec(name, function, oracle_fn, **kw)
 
 
+def _oracle_lovasz_softmax(y_pred: np.ndarray, y_true: np.ndarray, *, mode: str,
+                           **kw: Any) -> Any:
+    """The oracle has no ``mode`` (Lovász-Softmax is multiclass only)."""
+    return oracle.lovasz_softmax_loss(y_pred, y_true, **kw)
+
+
+def _oracle_lovasz_hinge(y_pred: np.ndarray, y_true: np.ndarray, *, mode: str,
+                         **kw: Any) -> Any:
+    """Binary as the oracle; multilabel: each channel its own problem, mean over channels."""
+    if mode == "binary":
+        return oracle.lovasz_hinge_loss(y_pred, y_true, **kw)
+    return np.float64(np.mean([oracle.lovasz_hinge_loss(y_pred[:, c:c + 1],
+                                                        y_true[:, c:c + 1], **kw)
+                               for c in range(y_pred.shape[1])]))
+
+
 LOSSES: tuple[LossSpec, ...] = (
     _spec("dice_loss", "segloss_xp:dice_loss", oracle.dice_loss),
     _spec("dice_loss(squared,batch)", "segloss_xp:dice_loss", oracle.dice_loss,
@@ -178,6 +194,49 @@ LOSSES: tuple[LossSpec, ...] = (
     _spec("generalized_dice_loss(simple,none)", "segloss_xp:generalized_dice_loss",
           oracle.generalized_dice_loss,
           kwargs={"weight_type": "simple", "reduction": "none"}),
+    # pixel losses (segloss_xp.pixel)
+    _spec("cross_entropy", "segloss_xp.pixel:cross_entropy", oracle.cross_entropy),
+    _spec("cross_entropy(weights,smoothing)", "segloss_xp.pixel:cross_entropy",
+          oracle.cross_entropy,
+          kwargs={"class_weights": (0.2, 1.0, 3.0), "label_smoothing": 0.1},
+          modes=("multiclass", "multilabel")),
+    _spec("cross_entropy(pos_weight,none)", "segloss_xp.pixel:cross_entropy",
+          oracle.cross_entropy, kwargs={"pos_weight": 2.0, "reduction": "none"},
+          modes=("binary", "multilabel")),
+    _spec("balanced_cross_entropy", "segloss_xp.pixel:balanced_cross_entropy",
+          oracle.balanced_cross_entropy, kwargs={"beta": 0.3},
+          modes=("binary", "multilabel")),
+    _spec("focal_loss", "segloss_xp.pixel:focal_loss", oracle.focal_loss),
+    _spec("focal_loss(gamma=0.5,alpha,none)", "segloss_xp.pixel:focal_loss",
+          oracle.focal_loss, kwargs={"gamma": 0.5, "alpha": 0.25, "reduction": "none"}),
+    _spec("conservative_loss", "segloss_xp.pixel:conservative_loss",
+          oracle.conservative_loss),
+    # Lovász losses (segloss_xp.lovasz); dask has no take_along_axis
+    _spec("lovasz_softmax_loss", "segloss_xp.lovasz:lovasz_softmax_loss",
+          _oracle_lovasz_softmax, modes=("multiclass",),
+          targets=("labels", "onehot", "soft"), dask=False),
+    _spec("lovasz_softmax_loss(per_image,all)", "segloss_xp.lovasz:lovasz_softmax_loss",
+          _oracle_lovasz_softmax, kwargs={"per_image": True, "classes": "all"},
+          modes=("multiclass",), targets=("labels", "onehot", "soft"), dask=False),
+    _spec("lovasz_hinge_loss", "segloss_xp.lovasz:lovasz_hinge_loss", _oracle_lovasz_hinge,
+          modes=("binary", "multilabel"), targets=("binary",), dask=False),
+    _spec("lovasz_hinge_loss(per_image=False)", "segloss_xp.lovasz:lovasz_hinge_loss",
+          _oracle_lovasz_hinge, kwargs={"per_image": False},
+          modes=("binary", "multilabel"), targets=("binary",), dask=False),
+    # compound losses (segloss_xp.compound) and exp_log_loss (segloss_xp.region)
+    _spec("dice_ce_loss", "segloss_xp.compound:dice_ce_loss", oracle.dice_ce_loss),
+    _spec("dice_ce_loss(weights,nobg,smoothing,sum)", "segloss_xp.compound:dice_ce_loss",
+          oracle.dice_ce_loss,
+          kwargs={"class_weights": (0.2, 1.0, 3.0), "include_background": False,
+                  "label_smoothing": 0.1, "lambda_dice": 0.7, "reduction": "sum"},
+          modes=("multiclass", "multilabel")),
+    _spec("bce_dice_loss", "segloss_xp.compound:bce_dice_loss", oracle.bce_dice_loss,
+          kwargs={"pos_weight": 2.0}, modes=("binary", "multilabel"), targets=("binary",)),
+    _spec("combo_loss", "segloss_xp.compound:combo_loss", oracle.combo_loss,
+          kwargs={"alpha": 0.6, "beta": 0.3, "smooth": 1.0},
+          modes=("binary", "multilabel"), targets=("binary",)),
+    _spec("exp_log_loss", "segloss_xp.region:exp_log_loss", oracle.exp_log_loss,
+          modes=("multiclass",), targets=("labels", "onehot", "soft")),
 )
 
 
