@@ -26,7 +26,7 @@ def get_option(name: str) -> bool:
     return _STATE["validate"]
 
 
-class options:  # noqa: N801 - used like a function, as numpy.errstate is
+class options:
     """Set library options.
 
     Parameters
