@@ -593,7 +593,8 @@ def generalized_dice_loss(
     --------
     >>> import numpy as np
     >>> probs = np.array([[[0.5, 0.5], [0.5, 0.5]]])
-    >>> round(float(generalized_dice_loss(probs, np.array([[0, 1]]), from_logits=False, smooth=0)), 6)
+    >>> loss = generalized_dice_loss(probs, np.array([[0, 1]]), from_logits=False, smooth=0)
+    >>> round(float(loss), 6)
     0.5
     """
     return _region_loss("generalized_dice", y_pred, y_true, mode=mode,
