@@ -193,7 +193,7 @@ def prepare(
             _checks.check_unit_interval("y_pred", y_pred, xp, what="probabilities "
                                         "(from_logits=False)")
 
-    scores = xp.reshape(xp.astype(pred, dtype), (n, c, s))
+    scores = xp.reshape(xp.astype(pred, dtype, copy=False), (n, c, s))
     labels = target = mask = None
     if true.ndim == pred.ndim - 1:  # integer class ids (multiclass)
         labels = xp.reshape(true, (n, s))
@@ -206,7 +206,7 @@ def prepare(
         if check_values and true.dtype != xp.bool:
             _checks.check_unit_interval("y_true", xp.astype(raw, dtype), xp,
                                         what="target values", ignore_index=ignore_index)
-        target = xp.astype(raw, dtype)
+        target = xp.astype(raw, dtype, copy=False)
         if ignore_index is not None:
             if mode != "multiclass":
                 mask = raw != ignore_index
