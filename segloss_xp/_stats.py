@@ -40,9 +40,12 @@ def soft_statistics(
     g = batch.target
     assert g is not None
     inter = total(p * g)
-    if soft_label:
+    if soft_label and not squared:
         # I = (|p|_1 + |g|_1 − |p − g|_1) / 2: equals Σ p·g for hard g, and makes the
-        # loss minimal at p == g for soft g (MONAI soft_label, Wang et al. 2023)
+        # loss minimal at p == g for soft g (MONAI soft_label, Wang et al. 2023).
+        # With squared=True MONAI uses the same identity in the L2 norm (its ord=2),
+        # (|p|² + |g|² − |p − g|²) / 2, which is exactly Σ p·g: the L1 form there
+        # would not match the squared denominator and the loss could go below 0.
         inter = (total(p) + total(g) - total(xp.abs(p - g))) / 2
     gk = g * g if squared else g
     return inter, total(pk), total(gk)

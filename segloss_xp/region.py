@@ -147,7 +147,8 @@ def soft_confusion(
         ``P = Σ p²``, ``G = Σ g²`` (V-Net denominator, Milletari et al. 2016).
     soft_label : bool
         ``I = (Σp + Σg − Σ|p − g|)/2`` (identical for hard targets; minimal at
-        ``p = g`` for soft targets, MONAI's ``soft_label``).
+        ``p = g`` for soft targets, MONAI's ``soft_label``). With ``squared`` the
+        L2 form ``(Σp² + Σg² − Σ(p − g)²)/2`` applies, which is ``Σ p·g`` itself.
     batch : bool
         Also sum over the batch axis (shapes become ``(1, C)``).
 
@@ -320,7 +321,8 @@ def dice_loss(
         V-Net denominator ``Σp² + Σg²`` (Milletari et al. 2016).
     soft_label : bool
         ``I = (Σp + Σg − Σ|p − g|)/2``, so the loss is minimal at ``p = g`` for
-        soft targets too (identical for hard targets).
+        soft targets too (identical for hard targets). With ``squared`` the L2
+        form ``(Σp² + Σg² − Σ(p − g)²)/2 = Σ p·g`` applies (MONAI's ``ord=2``).
 
     Returns
     -------
