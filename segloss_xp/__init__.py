@@ -6,8 +6,12 @@ float64) dtype; gradients come from the caller's framework.
 """
 
 from ._options import get_option, options
+from .compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss
+from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
+from .pixel import balanced_cross_entropy, conservative_loss, cross_entropy, focal_loss
 from .region import (
     dice_loss,
+    exp_log_loss,
     focal_tversky_loss,
     generalized_dice_loss,
     jaccard_loss,
@@ -20,11 +24,22 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "balanced_cross_entropy",
+    "bce_dice_loss",
+    "combo_loss",
+    "conservative_loss",
+    "cross_entropy",
+    "deep_supervision",
+    "dice_ce_loss",
     "dice_loss",
+    "exp_log_loss",
+    "focal_loss",
     "focal_tversky_loss",
     "generalized_dice_loss",
     "get_option",
     "jaccard_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
     "options",
     "region_loss_from_stats",
     "soft_confusion",
