@@ -139,9 +139,10 @@ def check_labels_in_range(labels: Array, num_classes: int, ignore_index: int | N
     if ignore_index is not None:
         invalid = invalid & (labels != ignore_index)
     if bool(xp.any(invalid)):
-        high = int(xp.max(xp.where(invalid, labels, xp.full_like(labels, -1))))
-        bad = high if high >= num_classes else int(
-            xp.min(xp.where(invalid, labels, xp.zeros_like(labels))))
+        # fill with 0, not -1: -1 overflows unsigned labels (uint8 masks are common)
+        zeros = xp.zeros_like(labels)
+        high = int(xp.max(xp.where(invalid, labels, zeros)))
+        bad = high if high >= num_classes else int(xp.min(xp.where(invalid, labels, zeros)))
         raise ValueError(
             f"`y_true` holds label {bad} outside [0, {num_classes}) for a `y_pred` with "
             f"{num_classes} classes (ignore_index={ignore_index}, mode='multiclass')"
