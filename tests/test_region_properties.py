@@ -1,0 +1,191 @@
+"""Hypothesis property tests of the region losses (numpy and torch backends).
+
+Each example draws a small problem (mode, sizes, a seed for the data) and checks
+an identity that must hold for every input: range, perfect predictions, batch
+permutation, the Dice/Tversky/Jaccard relations, batch pooling and soft labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import segloss_xp as sx
+from conformance.backends import Backend, load_backend
+
+LOSSES: dict[str, Any] = {
+    "dice": sx.dice_loss,
+    "jaccard": sx.jaccard_loss,
+    "tversky": sx.tversky_loss,
+    "focal_tversky": sx.focal_tversky_loss,
+    "generalized_dice": sx.generalized_dice_loss,
+}
+PER_CLASS = ["dice", "jaccard", "tversky", "focal_tversky"]
+PROPERTY = settings(max_examples=25, deadline=None)
+
+
+@pytest.fixture(params=["numpy", "torch"], scope="module")  # stateless: safe to share
+def be(request: pytest.FixtureRequest) -> Backend:
+    found, reason = load_backend(request.param)
+    if found is None:
+        pytest.skip(reason)
+    return found
+
+
+@st.composite
+def problems(draw: st.DrawFn, modes: tuple[str, ...] = ("multiclass", "binary", "multilabel"),
+             soft: bool = True, max_n: int = 3) -> dict[str, Any]:
+    """A random problem; the arrays come from a drawn seed (fast, still shrinkable)."""
+    mode = draw(st.sampled_from(modes))
+    n = draw(st.integers(1, max_n))
+    c = 1 if mode == "binary" else draw(st.integers(2, 4))
+    spatial = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=2)))
+    scale = draw(st.sampled_from([0.1, 1.0, 5.0, 30.0]))
+    kind = draw(st.sampled_from(["hard", "soft"] if soft else ["hard"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = scale * rng.normal(size=(n, c, *spatial))
+    if mode == "multiclass":
+        labels = rng.integers(0, c, size=(n, *spatial))
+        if kind == "hard":
+            y = labels
+        else:
+            z = rng.normal(size=(n, c, *spatial))
+            y = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    else:
+        y = rng.random(size=x.shape)
+        labels = None
+        if kind == "hard":
+            y = (y < 0.5).astype(np.float64)
+    return {"x": x, "y": y, "mode": mode, "labels": labels, "kind": kind}
+
+
+def _run(be: Backend, fn: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> np.ndarray:
+    return be.to_numpy(fn(be.asarray(x), be.asarray(y), **kw)).astype(np.float64)
+
+
+def _hard_one_hot(p: dict[str, Any]) -> np.ndarray:
+    """The perfect probabilities for a hard target (one-hot of labels, or the mask)."""
+    if p["mode"] == "multiclass":
+        c = p["x"].shape[1]
+        return np.stack([p["labels"] == k for k in range(c)], axis=1).astype(np.float64)
+    return p["y"].astype(np.float64)
+
+
+# ----------------------------------------------------------------------------- range, optimum
+
+
+@PROPERTY
+@given(p=problems(), soft_label=st.booleans(), squared=st.booleans(),
+       batch=st.booleans())
+def test_every_region_loss_lies_in_unit_interval(be: Backend, p: dict[str, Any],
+                                                 soft_label: bool, squared: bool,
+                                                 batch: bool) -> None:
+    for name, fn in LOSSES.items():
+        kw: dict[str, Any] = {"mode": p["mode"], "soft_label": soft_label, "batch": batch,
+                              "reduction": "none"}
+        if name == "dice":
+            kw["squared"] = squared
+        table = _run(be, fn, p["x"], p["y"], **kw)
+        assert np.all(np.isfinite(table)), name
+        assert np.all(table >= -1e-12) and np.all(table <= 1 + 1e-12), (name, table)
+
+
+@PROPERTY
+@given(p=problems(soft=False), batch=st.booleans())
+def test_zero_at_a_perfect_prediction(be: Backend, p: dict[str, Any], batch: bool) -> None:
+    target = _hard_one_hot(p)
+    saturated = 1e4 * (2 * target - 1)  # softmax / sigmoid exactly one-hot in float64
+    for name, fn in LOSSES.items():
+        for x, from_logits in ((target, False), (saturated, True)):
+            table = _run(be, fn, x, p["y"], mode=p["mode"], from_logits=from_logits,
+                         batch=batch, reduction="none")
+            assert np.all(np.abs(table) <= 1e-6), (name, from_logits, table)
+
+
+@PROPERTY
+@given(p=problems(), seed=st.integers(0, 2**16))
+def test_invariant_to_batch_order(be: Backend, p: dict[str, Any], seed: int) -> None:
+    order = np.random.default_rng(seed).permutation(p["x"].shape[0])
+    for name, fn in LOSSES.items():
+        for reduction in ("mean", "sum"):
+            a = _run(be, fn, p["x"], p["y"], mode=p["mode"], reduction=reduction)
+            b = _run(be, fn, p["x"][order], p["y"][order], mode=p["mode"], reduction=reduction)
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+# ----------------------------------------------------------------------------- identities
+
+
+@PROPERTY
+@given(p=problems(), smooth=st.sampled_from([0.0, 1e-5, 1.0]))
+def test_dice_is_tversky_one_half(be: Backend, p: dict[str, Any], smooth: float) -> None:
+    # (2I + s)/(P + G + s) vs (I + s')/(I + (P−I)/2 + (G−I)/2 + s') = (2I + 2s')/(P + G + 2s'):
+    # equal for s = 2·s' (both add smoothing once to their own numerator/denominator)
+    dice = _run(be, sx.dice_loss, p["x"], p["y"], mode=p["mode"], smooth=smooth,
+                reduction="none")
+    tversky = _run(be, sx.tversky_loss, p["x"], p["y"], mode=p["mode"], alpha=0.5, beta=0.5,
+                   smooth=smooth / 2, reduction="none")
+    np.testing.assert_allclose(dice, tversky, rtol=1e-10, atol=1e-12)
+
+
+@PROPERTY
+@given(p=problems(), alpha=st.floats(0.0, 2.0), beta=st.floats(0.0, 2.0),
+       batch=st.booleans())
+def test_focal_tversky_gamma_one_is_tversky(be: Backend, p: dict[str, Any], alpha: float,
+                                           beta: float, batch: bool) -> None:
+    kw = dict(mode=p["mode"], alpha=alpha, beta=beta, batch=batch, reduction="none")
+    focal = _run(be, sx.focal_tversky_loss, p["x"], p["y"], gamma=1.0, **kw)
+    plain = _run(be, sx.tversky_loss, p["x"], p["y"], **kw)
+    np.testing.assert_allclose(focal, plain, rtol=1e-12, atol=1e-14)
+
+
+@PROPERTY
+@given(p=problems(), axis=st.integers(0, 1))
+def test_batch_pooling_is_the_concatenated_volume(be: Backend, p: dict[str, Any],
+                                                  axis: int) -> None:
+    # batch=True sums over images: the same as one image made of all images laid end
+    # to end along a spatial axis (N = 1, per image)
+    x, y = p["x"], p["y"]
+    spatial_axis = min(2 + axis, x.ndim - 1)
+    x_cat = np.concatenate(list(x), axis=spatial_axis - 1)[None]
+    dense = y.ndim == x.ndim
+    y_cat = np.concatenate(list(y), axis=(spatial_axis - 1) if dense else
+                           (spatial_axis - 2))[None]
+    for name, fn in LOSSES.items():
+        pooled = _run(be, fn, x, y, mode=p["mode"], batch=True, reduction="none")
+        single = _run(be, fn, x_cat, y_cat, mode=p["mode"], reduction="none")
+        np.testing.assert_allclose(pooled, single[0] if name != "generalized_dice" else single,
+                                   rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@PROPERTY
+@given(p=problems(soft=False), squared=st.booleans(), batch=st.booleans())
+def test_soft_label_equals_plain_for_hard_targets(be: Backend, p: dict[str, Any],
+                                                  squared: bool, batch: bool) -> None:
+    for name, fn in LOSSES.items():
+        kw: dict[str, Any] = {"mode": p["mode"], "batch": batch, "reduction": "none"}
+        if name == "dice":
+            kw["squared"] = squared
+        soft = _run(be, fn, p["x"], p["y"], soft_label=True, **kw)
+        plain = _run(be, fn, p["x"], p["y"], **kw)
+        np.testing.assert_allclose(soft, plain, rtol=1e-10, atol=1e-12, err_msg=name)
+    # ... and with a one-hot (dense) target in multiclass mode
+    if p["mode"] == "multiclass":
+        one_hot = _hard_one_hot(p)
+        soft = _run(be, sx.dice_loss, p["x"], one_hot, soft_label=True, reduction="none")
+        plain = _run(be, sx.dice_loss, p["x"], p["y"], reduction="none")
+        np.testing.assert_allclose(soft, plain, rtol=1e-10, atol=1e-12)
+
+
+@PROPERTY
+@given(p=problems(), batch=st.booleans())
+def test_jaccard_from_dice_when_smooth_is_zero(be: Backend, p: dict[str, Any],
+                                               batch: bool) -> None:
+    kw = dict(mode=p["mode"], smooth=0.0, batch=batch, reduction="none")
+    dice = 1 - _run(be, sx.dice_loss, p["x"], p["y"], **kw)
+    jaccard = 1 - _run(be, sx.jaccard_loss, p["x"], p["y"], **kw)
+    np.testing.assert_allclose(jaccard, dice / (2 - dice), rtol=1e-10, atol=1e-12)
