@@ -24,10 +24,11 @@ from typing import Any
 import array_api_compat as compat
 
 from . import _checks
-from ._inputs import prepare
+from ._inputs import Prepared, prepare
 from ._namespace import Array, Namespace, device, get_namespace
 from ._reduce import reduce_table
 from ._stats import soft_statistics
+from .pixel import _balanced_cross_entropy, _cross_entropy
 from .region import region_loss_from_stats
 
 __all__ = ["bce_dice_loss", "combo_loss", "deep_supervision", "dice_ce_loss"]
@@ -44,29 +45,27 @@ def _check_reduction(reduction: str, name: str) -> None:
         )
 
 
-def _pixel() -> Any:
-    # pixel.py imports nothing from here; importing lazily keeps this module importable
-    # (and its deep_supervision usable) while pixel.py is absent.
-    from . import pixel
-
-    return pixel
-
-
-def _dice_term(y_pred: Array, y_true: Array, *, mode: str, from_logits: bool,
-               class_axis: int, ignore_index: int | None,
-               class_weights: Sequence[float] | None, include_background: bool,
-               smooth: float, squared: bool, batch: bool, soft_label: bool,
-               reduction: str) -> Array:
-    """``dice_loss`` with its ``"mean"``/``"sum"`` reduction (``(N, C)`` table reduced)."""
+def _prepare_both(y_pred: Array, y_true: Array, *, mode: str, from_logits: bool,
+                  class_axis: int, ignore_index: int | None,
+                  class_weights: Sequence[float] | None) -> Prepared:
+    """One validation and layout pass shared by the Dice and the cross-entropy terms."""
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
                        class_axis=class_axis, ignore_index=ignore_index)
     if class_weights is not None:
         _checks.check_class_weights(class_weights, prepared.num_classes, mode)
+    return prepared
+
+
+def _dice_term(prepared: Prepared, *, class_weights: Sequence[float] | None,
+               include_background: bool, smooth: float, squared: bool, batch: bool,
+               soft_label: bool, reduction: str) -> Array:
+    """``dice_loss`` with its ``"mean"``/``"sum"`` reduction, on prepared inputs."""
     stats = soft_statistics(prepared, squared=squared, soft_label=soft_label,
                             batch_pooled=batch)
     return region_loss_from_stats(
         stats, kind="dice", smooth=smooth, class_weights=class_weights,
-        include_background=include_background or mode == "binary", reduction=reduction)
+        include_background=include_background or prepared.mode == "binary",
+        reduction=reduction)
 
 
 def dice_ce_loss(
@@ -179,15 +178,15 @@ def dice_ce_loss(
     _check_reduction(reduction, "dice_ce_loss")
     lambda_dice = _checks.check_nonnegative("lambda_dice", lambda_dice)
     lambda_ce = _checks.check_nonnegative("lambda_ce", lambda_ce)
-    dice = _dice_term(y_pred, y_true, mode=mode, from_logits=from_logits,
-                      class_axis=class_axis, ignore_index=ignore_index,
-                      class_weights=class_weights, include_background=include_background,
-                      smooth=smooth, squared=squared, batch=batch, soft_label=soft_label,
-                      reduction=reduction)
-    ce = _pixel().cross_entropy(
-        y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
-        ignore_index=ignore_index, class_weights=class_weights, pos_weight=pos_weight,
-        label_smoothing=label_smoothing, reduction=reduction)
+    prepared = _prepare_both(y_pred, y_true, mode=mode, from_logits=from_logits,
+                             class_axis=class_axis, ignore_index=ignore_index,
+                             class_weights=class_weights)
+    dice = _dice_term(prepared, class_weights=class_weights,
+                      include_background=include_background, smooth=smooth, squared=squared,
+                      batch=batch, soft_label=soft_label, reduction=reduction)
+    ce = _cross_entropy(prepared, y_pred, class_weights=class_weights, pos_weight=pos_weight,
+                        label_smoothing=label_smoothing, pixel_weights=None,
+                        reduction=reduction)
     return lambda_dice * dice + lambda_ce * ce
 
 
@@ -264,15 +263,14 @@ def bce_dice_loss(
     _check_reduction(reduction, "bce_dice_loss")
     lambda_bce = _checks.check_nonnegative("lambda_bce", lambda_bce)
     lambda_dice = _checks.check_nonnegative("lambda_dice", lambda_dice)
-    dice = _dice_term(y_pred, y_true, mode=mode, from_logits=from_logits,
-                      class_axis=class_axis, ignore_index=ignore_index,
-                      class_weights=class_weights, include_background=include_background,
-                      smooth=smooth, squared=False, batch=False, soft_label=False,
-                      reduction=reduction)
-    bce = _pixel().cross_entropy(
-        y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
-        ignore_index=ignore_index, class_weights=class_weights, pos_weight=pos_weight,
-        reduction=reduction)
+    prepared = _prepare_both(y_pred, y_true, mode=mode, from_logits=from_logits,
+                             class_axis=class_axis, ignore_index=ignore_index,
+                             class_weights=class_weights)
+    dice = _dice_term(prepared, class_weights=class_weights,
+                      include_background=include_background, smooth=smooth, squared=False,
+                      batch=False, soft_label=False, reduction=reduction)
+    bce = _cross_entropy(prepared, y_pred, class_weights=class_weights, pos_weight=pos_weight,
+                         label_smoothing=0.0, pixel_weights=None, reduction=reduction)
     return lambda_bce * bce + lambda_dice * dice
 
 
@@ -377,9 +375,7 @@ def combo_loss(
     table = region_loss_from_stats(soft_statistics(prepared), kind="dice", smooth=smooth,
                                    reduction="none")
     dice = reduce_table(1 - table, reduction, prepared.xp)
-    mbce = _pixel().balanced_cross_entropy(
-        y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
-        ignore_index=ignore_index, beta=beta, reduction=reduction)
+    mbce = _balanced_cross_entropy(prepared, beta=beta, reduction=reduction)
     return alpha * mbce - (1 - alpha) * dice
 
 

@@ -348,6 +348,16 @@ def cross_entropy(
     """
     prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
                         class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
+    return _cross_entropy(prepared, y_pred, class_weights=class_weights, pos_weight=pos_weight,
+                          label_smoothing=label_smoothing, pixel_weights=pixel_weights,
+                          reduction=reduction)
+
+
+def _cross_entropy(prepared: Prepared, y_pred: Array, *,
+                   class_weights: Sequence[float] | None, pos_weight: object,
+                   label_smoothing: float, pixel_weights: Array | None,
+                   reduction: str) -> Array:
+    """:func:`cross_entropy` on already prepared inputs (shared with the compound losses)."""
     xp = prepared.xp
     eps = _check_unit("label_smoothing", label_smoothing)
     weights = None if class_weights is None else _class_vector("class_weights", class_weights,
@@ -446,6 +456,11 @@ def balanced_cross_entropy(
     beta = _check_unit("beta", beta)
     prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
                         class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
+    return _balanced_cross_entropy(prepared, beta=beta, reduction=reduction)
+
+
+def _balanced_cross_entropy(prepared: Prepared, *, beta: float, reduction: str) -> Array:
+    """:func:`balanced_cross_entropy` on prepared binary/multilabel inputs."""
     y = prepared.target
     assert y is not None
     loss = -(beta * (y * _log_probs(prepared))
