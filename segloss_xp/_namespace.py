@@ -22,7 +22,9 @@ __all__ = [
     "compute_dtype",
     "device",
     "get_namespace",
+    "is_array",
     "is_concrete",
+    "is_dask",
     "is_jax",
     "is_torch",
     "library_name",
@@ -74,12 +76,21 @@ def device(x: Array) -> Any:
     return compat.device(x)
 
 
+def is_array(x: object) -> bool:
+    """True for an array of any supported library (not a list or tuple of them)."""
+    return compat.is_array_api_obj(x)
+
+
 def is_torch(xp: Namespace) -> bool:
     return compat.is_torch_namespace(xp)
 
 
 def is_jax(xp: Namespace) -> bool:
     return compat.is_jax_namespace(xp)
+
+
+def is_dask(xp: Namespace) -> bool:
+    return compat.is_dask_namespace(xp)
 
 
 def compute_dtype(xp: Namespace, dtype: Any) -> Any:

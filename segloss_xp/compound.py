@@ -21,11 +21,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import array_api_compat as compat
-
 from . import _checks
 from ._inputs import Prepared, prepare
-from ._namespace import Array, Namespace, device, get_namespace
+from ._namespace import Array, Namespace, device, get_namespace, is_array
 from ._reduce import reduce_table
 from ._stats import soft_statistics
 from .pixel import _balanced_cross_entropy, _cross_entropy
@@ -514,7 +512,7 @@ def deep_supervision(
     """
     if not callable(loss_fn):
         raise TypeError(f"`loss_fn` must be callable, got {type(loss_fn).__name__}")
-    if compat.is_array_api_obj(preds):
+    if is_array(preds):
         raise TypeError(
             "deep_supervision: `preds` must be a sequence (list/tuple) of arrays, one per "
             f"scale, got a single array of shape {tuple(preds.shape)}; wrap it as [pred]")

@@ -28,12 +28,10 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 
-from array_api_compat import is_dask_namespace
-
 from . import _checks
 from ._inputs import Prepared, prepare
 from ._math import safe_divide
-from ._namespace import Array, Namespace, device, get_namespace
+from ._namespace import Array, Namespace, device, get_namespace, is_dask
 
 __all__ = ["lovasz_grad", "lovasz_hinge_loss", "lovasz_softmax_loss"]
 
@@ -101,7 +99,7 @@ def _pool_batch(x: Array, xp: Namespace) -> Array:
 
 
 def _reject_dask(xp: Namespace, name: str) -> None:
-    if is_dask_namespace(xp):
+    if is_dask(xp):
         raise TypeError(
             f"{name} does not support dask arrays: dask has no `take_along_axis` "
             "(dask/dask#3663), which the sorted Lovász extension needs; compute the "
