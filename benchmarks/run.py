@@ -1,0 +1,600 @@
+"""Benchmarks against the peers: ``python -m benchmarks.run`` (``./dev bench``).
+
+Runs every row of :mod:`benchmarks.registry` on the chosen workloads, each
+(row, workload) in a fresh subprocess (:mod:`benchmarks.measure`), and writes
+a Markdown report plus a JSON file with every number. See
+``benchmarks/README.md`` for the method and how to read the tables.
+
+Examples::
+
+    ./dev bench                       # full run (W2D, W3D, WBIN), ~10-15 min on 2 cores
+    ./dev bench --quick               # smoke run: W2D only, few repeats, ~1-2 min
+    ./dev bench --only dice --workloads W2D
+    ./dev bench --compile --slow      # also torch.compile rows and the slow W3D Lovász rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import peers, registry
+from .measure import _cpu_ticks
+from .registry import FAMILIES, ROWS, WORKLOADS, Row
+
+ROOT = Path(__file__).resolve().parent.parent
+MALLOC_MODES = {
+    "steady": {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 * 1024**3)},
+    "default": {},
+}
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def select_rows(only: str | None, compile_rows: bool) -> list[Row]:
+    """Rows to run: ``--only`` is a case-insensitive regex searched in key and label.
+
+    The reference row (torch cross entropy) always runs, for the ×CE column.
+    """
+    pattern = re.compile(only, re.IGNORECASE) if only else None
+    out = []
+    for row in ROWS:
+        if row.optional and not compile_rows:
+            continue
+        if row.origin == "ref" or pattern is None or pattern.search(row.key) \
+                or pattern.search(row.label):
+            out.append(row)
+    return out
+
+
+def plan(rows: list[Row], workloads: list[str]) -> list[tuple[Row, str]]:
+    return [(row, wl) for wl in workloads for row in rows if wl in row.workloads]
+
+
+# --------------------------------------------------------------------------- running
+
+
+def machine_load(seconds: float = 0.5) -> float:
+    """Busy share of the whole machine over ``seconds`` (we are idle meanwhile)."""
+    b0, t0 = _cpu_ticks()
+    time.sleep(seconds)
+    b1, t1 = _cpu_ticks()
+    return (b1 - b0) / max(t1 - t0, 1)
+
+
+def run_one(row: Row, workload: str, args: argparse.Namespace, env: dict[str, str],
+            shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out_path = fh.name
+    cmd = [sys.executable, "-m", "benchmarks.measure", "--row", row.key, "--workload",
+           workload, "--budget", str(args.budget), "--min-repeats", str(args.min_repeats),
+           "--max-repeats", str(args.max_repeats), "--mem-calls", str(args.mem_calls),
+           "--threads", str(args.threads), "--json-out", out_path]
+    if shape is not None:
+        cmd += ["--shape", ",".join(map(str, shape))]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=args.timeout)
+        with open(out_path) as fh:
+            res = json.load(fh)
+        if proc.returncode != 0:
+            res.setdefault("stderr", proc.stderr[-2000:])
+    except subprocess.TimeoutExpired:
+        res = {"key": row.key, "workload": workload, "status": "error",
+               "reason": f"timed out after {args.timeout} s"}
+    except (OSError, ValueError) as exc:  # no JSON: the worker crashed (e.g. killed)
+        res = {"key": row.key, "workload": workload, "status": "error",
+               "reason": f"worker failed: {exc}; stderr: "
+                         f"{locals().get('proc').stderr[-800:] if 'proc' in locals() else ''}"}
+    finally:
+        try:
+            os.unlink(out_path)
+        except OSError:
+            pass
+    res["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def _worst_load(res: dict[str, Any]) -> float:
+    return max((res[m]["other_load"] for m in ("fwd", "fb") if m in res), default=0.0)
+
+
+def merge_attempts(attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per mode, the attempt with the lower median (the notes' "lower of per-pass medians")."""
+    ok = [a for a in attempts if a.get("status") == "ok"]
+    if not ok:
+        out = dict(attempts[-1])
+        out["attempts"] = len(attempts)
+        return out
+    out = {k: v for k, v in ok[0].items() if k not in ("fwd", "fb")}
+    for mode in ("fwd", "fb"):
+        best = min(ok, key=lambda a: a[mode]["median_ms"])
+        out[mode] = dict(best[mode])
+        out[mode]["peak_mib_max"] = max(a[mode]["peak_mib_max"] or 0 for a in ok)
+        out[mode]["medians_ms"] = [a[mode]["median_ms"] for a in ok]
+    out["attempts"] = len(attempts)
+    out["value"] = ok[0]["value"]
+    out["finite"] = all(a.get("finite") for a in ok)
+    return out
+
+
+def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace) -> dict[tuple[str, str], Any]:
+    env = dict(os.environ)
+    env.update(MALLOC_MODES[args.malloc])
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["OMP_NUM_THREADS"] = str(args.threads)
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    attempts: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    runnable: list[tuple[Row, str]] = []
+    for row, wl in todo:
+        key = (row.key, wl)
+        if row.origin == "ours":
+            reason = registry.ours_status(row.family, WORKLOADS[wl].kind)
+            if reason is not None:
+                attempts[key] = [{"key": row.key, "workload": wl, "status": "n/a",
+                                  "reason": reason}]
+                continue
+        if wl in row.slow_on and not args.slow:
+            attempts[key] = [{"key": row.key, "workload": wl, "status": "skipped",
+                              "reason": "skipped (slow: seconds per call; run with --slow)"}]
+            continue
+        runnable.append((row, wl))
+
+    def one(row: Row, wl: str, tag: str) -> dict[str, Any]:
+        waited = 0.0
+        while args.quiet_wait > 0 and waited < args.quiet_wait:
+            if machine_load() <= args.max_load:
+                break
+            time.sleep(2.0)
+            waited += 2.5
+        res = run_one(row, wl, args, env, shape=args.shape_for.get(wl))
+        res["waited_s"] = waited
+        _progress(row, wl, res, tag)
+        return res
+
+    n = len(runnable)
+    try:
+        for p in range(args.passes):
+            for i, (row, wl) in enumerate(runnable):
+                tag = f"[pass {p + 1}/{args.passes} {i + 1}/{n}]"
+                if p > 0 and _slow_process(attempts.get((row.key, wl), [])):
+                    continue  # rows slower than 30 s per process: one pass
+                attempts.setdefault((row.key, wl), []).append(one(row, wl, tag))
+        if args.rerun_load < 1:
+            noisy = [(row, wl) for row, wl in runnable
+                     if all(a.get("status") == "ok" and _worst_load(a) > args.rerun_load
+                            for a in attempts[(row.key, wl)])
+                     and not _slow_process(attempts[(row.key, wl)])]
+            for i, (row, wl) in enumerate(noisy):
+                attempts[(row.key, wl)].append(one(row, wl, f"[re-run {i + 1}/{len(noisy)}]"))
+    except KeyboardInterrupt:  # SIGINT/SIGTERM: report what was measured so far
+        print("interrupted: writing the report of the rows measured so far", file=sys.stderr)
+        args.interrupted = True
+    for row, wl in runnable:
+        attempts.setdefault((row.key, wl), [{"key": row.key, "workload": wl,
+                                             "status": "skipped",
+                                             "reason": "not run (run interrupted)"}])
+    return {key: merge_attempts(a) for key, a in attempts.items()}
+
+
+def _slow_process(attempts: list[dict[str, Any]]) -> bool:
+    return any(a.get("wall_s", 0) > 30 for a in attempts)
+
+
+def _progress(row: Row, wl: str, res: dict[str, Any], tag: str) -> None:
+    if res.get("status") == "ok":
+        msg = (f"fwd {fmt_ms(res['fwd']['median_ms'])} / f+b {fmt_ms(res['fb']['median_ms'])}"
+               f" ms, peak {fmt_mib(res['fb']['peak_mib'])} MiB, other load "
+               f"{_worst_load(res):.0%}, value {fmt_value(res['value'])}")
+    else:
+        msg = f"{res.get('status')}: {res.get('reason')}"
+    print(f"{tag} {wl:4s} {row.key:32s} {msg} ({res.get('wall_s', 0):.1f} s)",
+          file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_ms(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def fmt_mib(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.0f}"
+
+
+def fmt_ratio(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def fmt_value(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def _ok(res: dict[str, Any] | None) -> bool:
+    return bool(res) and res.get("status") == "ok"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def _cell_status(res: dict[str, Any] | None) -> str:
+    if res is None:
+        return "—"
+    if res.get("status") == "n/a":
+        return "n/a"
+    if res.get("status") == "skipped":
+        return "skipped"
+    return "error"
+
+
+def _fw(row: Row) -> str:
+    return "jax" if row.framework == "jax" else "torch"
+
+
+def pairs(rows: list[Row], results: dict[tuple[str, str], Any],
+          workloads: list[str]) -> list[dict[str, Any]]:
+    """Every (ours row, peer/ref row) of the same family, workload and framework."""
+    out = []
+    for wl in workloads:
+        for fam in FAMILIES[1:]:
+            ours = [r for r in rows if r.family == fam and r.origin == "ours"]
+            others = [r for r in rows if r.family == fam and r.origin in ("peer", "ref")]
+            for o in ours:
+                ro = results.get((o.key, wl))
+                if ro is None:
+                    continue
+                for p in others:
+                    if _fw(p) != _fw(o):
+                        continue  # torch vs torch, jax vs jax
+                    rp = results.get((p.key, wl))
+                    if rp is None:
+                        continue
+                    item: dict[str, Any] = {"workload": wl, "family": fam, "ours": o.key,
+                                            "peer": p.key, "ours_label": o.label,
+                                            "peer_label": p.label}
+                    if _ok(ro) and _ok(rp):
+                        for m in ("fwd", "fb"):
+                            item[f"ours_{m}_ms"] = ro[m]["median_ms"]
+                            item[f"peer_{m}_ms"] = rp[m]["median_ms"]
+                            item[f"ratio_{m}"] = _ratio(ro[m]["median_ms"], rp[m]["median_ms"])
+                        item["ours_fb_mib"] = ro["fb"]["peak_mib"]
+                        item["peer_fb_mib"] = rp["fb"]["peak_mib"]
+                        item["ratio_fb_mib"] = _ratio(ro["fb"]["peak_mib"], rp["fb"]["peak_mib"])
+                        item["ours_value"] = ro["value"]
+                        item["peer_value"] = rp["value"]
+                    else:
+                        item["status"] = (f"ours: {_cell_status(ro) if not _ok(ro) else 'ok'}, "
+                                          f"peer: {_cell_status(rp) if not _ok(rp) else 'ok'}")
+                    out.append(item)
+    return out
+
+
+def ce_ratios(results: dict[tuple[str, str], Any], workloads: list[str]) -> None:
+    for wl in workloads:
+        ref = results.get(("torch.ce", wl))
+        for (_, w), res in results.items():
+            if w != wl or not _ok(res):
+                continue
+            for m in ("fwd", "fb"):
+                res[m]["x_ce"] = (_ratio(res[m]["median_ms"], ref[m]["median_ms"])
+                                  if _ok(ref) else None)
+
+
+def findings(pair_list: list[dict[str, Any]], tol: float = 1.10,
+             mib_slack: float = 2.0) -> list[str]:
+    """Pairs where our torch (eager) or jax row is slower or needs more memory than a peer."""
+    lines = []
+    for p in pair_list:
+        if "ratio_fb" not in p or not p["ours"].endswith((".torch", ".jax")):
+            continue
+        slow = [m for m in ("fwd", "fb") if p[f"ratio_{m}"] is not None
+                and p[f"ratio_{m}"] > tol]
+        mem = (p["ratio_fb_mib"] is not None and p["ratio_fb_mib"] > tol
+               and p["ours_fb_mib"] - p["peer_fb_mib"] > mib_slack)
+        if slow or mem:
+            what = []
+            for m in slow:
+                name = "fwd" if m == "fwd" else "f+b"
+                what.append(f"{name} ×{p[f'ratio_{m}']:.2f} ({fmt_ms(p[f'ours_{m}_ms'])} vs "
+                            f"{fmt_ms(p[f'peer_{m}_ms'])} ms)")
+            if mem:
+                what.append(f"peak f+b {fmt_mib(p['ours_fb_mib'])} vs "
+                            f"{fmt_mib(p['peer_fb_mib'])} MiB")
+            lines.append(f"- {p['workload']} {p['ours_label']} vs {p['peer_label']}: "
+                         + "; ".join(what))
+    return lines
+
+
+def _table(header: list[str], rows: Iterable[list[str]], align: str | None = None) -> str:
+    align = align or "|" + "---|" * len(header)
+    return "\n".join(["| " + " | ".join(header) + " |", align]
+                     + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str], Any],
+           workloads: list[str], pair_list: list[dict[str, Any]]) -> str:
+    out = [f"# segloss_xp benchmarks — {meta['started_utc']}", ""]
+    if meta.get("interrupted"):
+        out.append("**Run interrupted: rows after the interruption were not measured.**")
+        out.append("")
+    out.append(f"Machine: {meta['machine']}. torch.set_num_threads({meta['args']['threads']}); "
+               f"glibc malloc mode `{meta['args']['malloc']}`. Wall time "
+               f"{meta['wall_s'] / 60:.1f} min. Command: `{meta['command']}`.")
+    out.append("Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".")
+    out.append("")
+    out.append("Workloads: " + "; ".join(f"{w} {WORKLOADS[w].description}" for w in workloads)
+               + (f" (shape override: {meta['args']['shape']})" if meta["args"]["shape"]
+                  else "") + ".")
+    a = meta["args"]
+    out.append(
+        f"Method: each (row, workload) in a fresh process; {a['passes']} pass(es), the lower "
+        "of the per-pass medians per mode; "
+        + (f"rows whose timing saw more than {a['rerun_load']:.0%} other load re-run once "
+           "(likewise lower median kept); " if a["rerun_load"] < 1 else "no re-runs; ")
+        + f"median over {a['min_repeats']}–{a['max_repeats']} timed calls (about "
+        f"{a['budget']} s per mode) after warm-up (compile excluded); fwd = loss value "
+        "without autograd (torch.no_grad / jax.jit(loss)); f+b = loss + gradient to the "
+        "logits (torch.autograd.grad / jax.jit(jax.value_and_grad(loss))). Peak = extra "
+        "resident memory during one call (VmHWM − VmRSS, heap trimmed first), median of "
+        f"{a['mem_calls']} calls; f+b includes the gradient itself. ×CE = time / torch "
+        "F.cross_entropy (WBIN: F.binary_cross_entropy_with_logits) in this run. "
+        "'other load' = share of the machine's CPU used by other processes while the row "
+        "was timed. See benchmarks/README.md.")
+    out.append("")
+    out.append(f"Other load over the run (worst mode of each row): median "
+               f"{meta['other_load_median']:.0%}, max {(meta['other_load_max'] or 0):.0%}.")
+    out.append("")
+
+    # ---- summary
+    out.append("## Summary (fwd / f+b median ms, peak extra MiB of f+b)")
+    out.append("")
+    hdr = ["loss", *[f"{w} fwd / f+b ms (MiB)" for w in workloads]]
+    body = []
+    for row in rows:
+        cells = []
+        present = False
+        for wl in workloads:
+            res = results.get((row.key, wl))
+            if res is None:
+                cells.append("")
+                continue
+            present = True
+            if _ok(res):
+                cells.append(f"{fmt_ms(res['fwd']['median_ms'])} / "
+                             f"{fmt_ms(res['fb']['median_ms'])} "
+                             f"({fmt_mib(res['fb']['peak_mib'])})")
+            else:
+                cells.append(_cell_status(res))
+        if present:
+            body.append([row.label, *cells])
+    out.append(_table(hdr, body))
+    out.append("")
+
+    # ---- ours vs peers
+    out.append("## Ours vs peers (same framework; ratio = ours / peer; < 1 means ours is "
+               "faster / smaller)")
+    out.append("")
+    hdr = ["workload", "ours", "peer", "ours fwd / f+b ms", "peer fwd / f+b ms",
+           "ratio fwd", "ratio f+b", "peak MiB ours / peer", "ratio MiB", "value ours / peer"]
+    body = []
+    for p in pair_list:
+        if "ratio_fb" in p:
+            body.append([p["workload"], p["ours_label"], p["peer_label"],
+                         f"{fmt_ms(p['ours_fwd_ms'])} / {fmt_ms(p['ours_fb_ms'])}",
+                         f"{fmt_ms(p['peer_fwd_ms'])} / {fmt_ms(p['peer_fb_ms'])}",
+                         fmt_ratio(p["ratio_fwd"]), fmt_ratio(p["ratio_fb"]),
+                         f"{fmt_mib(p['ours_fb_mib'])} / {fmt_mib(p['peer_fb_mib'])}",
+                         fmt_ratio(p["ratio_fb_mib"]),
+                         f"{fmt_value(p['ours_value'])} / {fmt_value(p['peer_value'])}"])
+    out.append(_table(hdr, body))
+    out.append("")
+    flagged = findings(pair_list)
+    out.append("### Where our torch (eager) or jax row is slower (> ×1.10) or needs more "
+               "memory than a peer of the same framework")
+    out.append("")
+    out.extend(flagged or ["- none"])
+    out.append("")
+    out.append("Times within ~20 % are within run-to-run noise on this shared 2-core machine "
+               "(see the 'other load' column); sub-millisecond rows are at the noise floor.")
+    out.append("")
+
+    # ---- full table
+    out.append("## Full table")
+    out.append("")
+    hdr = ["workload", "loss", "fwd ms", "f+b ms", "×CE fwd", "×CE f+b", "peak MiB fwd",
+           "peak MiB f+b", "min ms f / f+b", "repeats f / f+b", "page faults/call f / f+b",
+           "first call ms f / f+b", "other load", "loss value"]
+    align = "|---|---|" + "---:|" * (len(hdr) - 2)
+    body = []
+    for wl in workloads:
+        for row in rows:
+            res = results.get((row.key, wl))
+            if not _ok(res):
+                continue
+            f, b = res["fwd"], res["fb"]
+            body.append([
+                wl, row.label, fmt_ms(f["median_ms"]), fmt_ms(b["median_ms"]),
+                fmt_ratio(f.get("x_ce")), fmt_ratio(b.get("x_ce")), fmt_mib(f["peak_mib"]),
+                fmt_mib(b["peak_mib"]), f"{fmt_ms(f['min_ms'])} / {fmt_ms(b['min_ms'])}",
+                f"{f['repeats']}/{b['repeats']}",
+                f"{f['faults_per_call']:.0f}/{b['faults_per_call']:.0f}",
+                f"{fmt_ms(f['first_call_ms'])} / {fmt_ms(b['first_call_ms'])}",
+                f"{_worst_load(res):.0%}", fmt_value(res["value"])])
+    out.append(_table(hdr, body, align))
+    out.append("")
+
+    # ---- n/a, skipped, errors
+    out.append("## Not run")
+    out.append("")
+    lines = []
+    for wl in workloads:
+        for row in rows:
+            res = results.get((row.key, wl))
+            if res is not None and not _ok(res):
+                lines.append(f"- {wl} {row.label}: {res.get('status')} — {res.get('reason')}")
+    out.extend(lines or ["- nothing"])
+    out.append("")
+    notes = sorted({f"- {r.label}: {r.note}" for r in rows if r.note})
+    if notes:
+        out.append("## Row notes")
+        out.append("")
+        out.extend(notes)
+        out.append("")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description="segloss_xp vs MONAI / smp / kornia / optax: speed and peak memory.")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: W2D only (unless --workloads), few repeats, one pass")
+    p.add_argument("--only", default=None,
+                   help="regex matched against row keys and labels (torch.ce always runs)")
+    p.add_argument("--workloads", default=None, help="comma list of W2D,W3D,WBIN")
+    p.add_argument("--out", default=None,
+                   help="Markdown report path (default benchmarks/results/<date>.md; "
+                        "a .json with every number is written next to it)")
+    p.add_argument("--passes", type=int, default=None,
+                   help="fresh-process passes per row; lower median kept (default 1)")
+    p.add_argument("--rerun-load", type=float, default=0.10,
+                   help="re-run once the rows whose timing saw more other load than this "
+                        "(share of the machine; 1 disables)")
+    p.add_argument("--slow", action="store_true",
+                   help="also run the rows marked slow (Lovász on W3D: seconds per call)")
+    p.add_argument("--compile", action="store_true", help="also torch.compile rows of ours")
+    p.add_argument("--malloc", choices=sorted(MALLOC_MODES), default="steady")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--budget", type=float, default=None, help="seconds of timed calls per mode")
+    p.add_argument("--min-repeats", type=int, default=None)
+    p.add_argument("--max-repeats", type=int, default=None)
+    p.add_argument("--mem-calls", type=int, default=None)
+    p.add_argument("--timeout", type=int, default=600, help="seconds per row process")
+    p.add_argument("--quiet-wait", type=float, default=0.0,
+                   help="before each row wait up to this many seconds for the machine's load "
+                        "to fall below --max-load")
+    p.add_argument("--max-load", type=float, default=0.3)
+    p.add_argument("--shape", default=None,
+                   help="override logits shapes, e.g. 'W2D=2,4,8,8;WBIN=2,1,8,8' (testing)")
+    p.add_argument("--list", action="store_true", help="print the plan and exit")
+    a = p.parse_args(argv)
+    quick = a.quick
+    defaults = ({"passes": 1, "budget": 0.1, "min_repeats": 3, "max_repeats": 5,
+                 "mem_calls": 2} if quick else
+                {"passes": 1, "budget": 0.6, "min_repeats": 5, "max_repeats": 25,
+                 "mem_calls": 5})
+    for k, v in defaults.items():
+        if getattr(a, k) is None:
+            setattr(a, k, v)
+    if quick and a.rerun_load == 0.10:
+        a.rerun_load = 1.0
+    wls = a.workloads or ("W2D" if quick else "W2D,W3D,WBIN")
+    a.workload_list = [w.strip().upper() for w in wls.split(",") if w.strip()]
+    unknown = [w for w in a.workload_list if w not in WORKLOADS]
+    if unknown:
+        p.error(f"unknown workloads {unknown}; known: {list(WORKLOADS)}")
+    a.shape_for = {}
+    if a.shape:
+        for part in a.shape.split(";"):
+            w, _, dims = part.partition("=")
+            a.shape_for[w.strip().upper()] = tuple(int(d) for d in dims.split(","))
+    return a
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, _interrupt)  # also when run in the background
+    try:
+        return _main(argv)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    args.interrupted = False
+    rows = select_rows(args.only, args.compile)
+    todo = plan(rows, args.workload_list)
+    if args.list:
+        for row, wl in todo:
+            print(f"{wl:4s} {row.key:32s} {row.label}")
+        return 0
+    started = dt.datetime.now(dt.UTC)
+    date = started.strftime("%Y-%m-%d")
+    out = Path(args.out) if args.out else (
+        ROOT / "benchmarks" / "results" / (f"{date}-quick.md" if args.quick else f"{date}.md"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"{len(todo)} (row, workload) pairs; report -> {out}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    results = run_all(todo, args)
+    wall = time.perf_counter() - t0
+    ce_ratios(results, args.workload_list)
+    pair_list = pairs(rows, results, args.workload_list)
+    meta = {
+        "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Linux "
+                   f"{platform.release()}, Python {platform.python_version()}",
+        "versions": peers.peer_versions(),
+        "command": "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None
+                                                          else argv),
+        "wall_s": wall,
+        "interrupted": args.interrupted,
+        "args": {k: v for k, v in vars(args).items() if k not in ("shape_for",)},
+        "other_load_max": max((_worst_load(r) for r in results.values() if _ok(r)),
+                              default=None),
+        "other_load_median": statistics.median(
+            [_worst_load(r) for r in results.values() if _ok(r)] or [0.0]),
+    }
+    text = render(meta, rows, results, args.workload_list, pair_list)
+    out.write_text(text + "\n")
+    payload = {"meta": meta,
+               "results": [results[(r.key, wl)] for r, wl in todo if (r.key, wl) in results],
+               "pairs": pair_list}
+    out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    print(f"wrote {out} and {out.with_suffix('.json')} ({wall / 60:.1f} min)", file=sys.stderr)
+    bad = [r for r in results.values() if r.get("status") == "error"]
+    for r in bad:
+        print(f"ERROR {r['workload']} {r['key']}: {r.get('reason')}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
