@@ -32,6 +32,7 @@ from . import _checks
 from ._inputs import Prepared, prepare
 from ._math import safe_divide
 from ._namespace import Array, Namespace, device, get_namespace, is_dask
+from ._reduce import reduce_table
 
 __all__ = ["lovasz_grad", "lovasz_hinge_loss", "lovasz_softmax_loss"]
 
@@ -127,14 +128,6 @@ def _check_classes(classes: object, num_classes: int) -> str | tuple[int, ...]:
             f"{num_classes} classes (mode='multiclass')"
         )
     return ids
-
-
-def _reduce(loss: Array, reduction: str, xp: Namespace) -> Array:
-    if reduction == "mean":
-        return xp.mean(loss)
-    if reduction == "sum":
-        return xp.sum(loss)
-    return loss
 
 
 def _class_truth(prepared: Prepared) -> Array:
@@ -282,7 +275,7 @@ def lovasz_softmax_loss(
                            xp.sum(present, axis=-1), 0.0, xp)
     else:
         loss = xp.mean(per_class, axis=-1)
-    return _reduce(loss, reduction, xp)
+    return reduce_table(loss, reduction, xp)
 
 
 def lovasz_hinge_loss(
@@ -393,4 +386,4 @@ def lovasz_hinge_loss(
     loss = _lovasz_extension(errors, truth, xp)  # (B, C)
     if mode == "binary":
         loss = loss[:, 0]
-    return _reduce(loss, reduction, xp)
+    return reduce_table(loss, reduction, xp)
