@@ -330,7 +330,8 @@ def _region_sums(p: F64, g: F64, m: F64, *, squared: bool, batch: bool) -> dict[
         gm = _pool_batch(gm)
     k = 2 if squared else 1
     shape = pm.shape[:2]
-    sums = {name: np.zeros(shape, dtype=np.float64) for name in ("I", "P", "G", "P1", "G1", "L1")}
+    sums = {name: np.zeros(shape, dtype=np.float64)
+            for name in ("I", "P", "G", "P1", "G1", "L1", "L2")}
     for n in range(shape[0]):
         for c in range(shape[1]):
             pc = pm[n, c].ravel()
@@ -341,6 +342,8 @@ def _region_sums(p: F64, g: F64, m: F64, *, squared: bool, batch: bool) -> dict[
             sums["P1"][n, c] = np.sum(pc)
             sums["G1"][n, c] = np.sum(gc)
             sums["L1"][n, c] = np.sum(np.abs(pc - gc))
+            sums["L2"][n, c] = np.sum((pc - gc) ** 2)
+    sums["squared"] = np.full(shape, float(squared))
     return sums
 
 
@@ -397,8 +400,15 @@ def soft_confusion(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multic
 
 
 def _intersection(sums: dict[str, F64], soft_label: bool) -> F64:
-    """I, or the soft-label (L1) form (Σp + Σg − Σ|p − g|)/2 (Wang et al., MONAI)."""
+    """I, or the soft-label form (Wang et al., MONAI ``compute_tp_fp_fn``).
+
+    Linear denominators: the L1 identity (|p|₁ + |g|₁ − |p − g|₁)/2. Squared (V-Net)
+    denominators: MONAI uses the same identity in the L2 norm,
+    (|p|₂² + |g|₂² − |p − g|₂²)/2, so the ratio stays a Dice of the squared form.
+    """
     if soft_label:
+        if np.all(sums["squared"] == 1.0):
+            return (sums["P"] + sums["G"] - sums["L2"]) / 2.0
         return (sums["P1"] + sums["G1"] - sums["L1"]) / 2.0
     return sums["I"]
 

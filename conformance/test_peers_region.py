@@ -82,6 +82,10 @@ def test_dice_binary_and_soft_label_vs_monai() -> None:
     peer = losses.DiceLoss(sigmoid=True, soft_label=True)(x, soft)
     ours = sx.dice_loss(x, soft, mode="binary", soft_label=True)
     assert abs(float(ours) - float(peer)) < TOL
+    # squared=True: MONAI's soft-label identity in the L2 norm (= Σ p·g)
+    peer = losses.DiceLoss(sigmoid=True, soft_label=True, squared_pred=True)(x, soft)
+    ours = sx.dice_loss(x, soft, mode="binary", soft_label=True, squared=True)
+    assert abs(float(ours) - float(peer)) < TOL
 
 
 @pytest.mark.parametrize(("alpha", "beta"), [(0.5, 0.5), (0.3, 0.7), (0.9, 0.1)])
