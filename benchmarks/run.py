@@ -182,7 +182,7 @@ def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace) -> dict[tuple
             noisy = [(row, wl) for row, wl in runnable
                      if all(a.get("status") == "ok" and _worst_load(a) > args.rerun_load
                             for a in attempts[(row.key, wl)])
-                     and not _slow_process(attempts[(row.key, wl)])]
+                     and wl not in row.slow_on]
             for i, (row, wl) in enumerate(noisy):
                 attempts[(row.key, wl)].append(one(row, wl, f"[re-run {i + 1}/{len(noisy)}]"))
     except KeyboardInterrupt:  # SIGINT/SIGTERM: report what was measured so far
