@@ -14,7 +14,7 @@ leaks from the branch not taken.
 
 from __future__ import annotations
 
-from ._namespace import Array, Namespace
+from ._namespace import Array, Namespace, native_nn
 
 __all__ = [
     "log_sigmoid",
@@ -41,13 +41,21 @@ def logsumexp(x: Array, axis: int, xp: Namespace) -> Array:
 
 
 def log_softmax(x: Array, axis: int, xp: Namespace) -> Array:
-    """``x − logsumexp(x)`` along ``axis``."""
+    """``x − logsumexp(x)`` along ``axis`` (torch/JAX: their fused kernel)."""
+    native = native_nn(xp)
+    if native is not None:
+        name, nn = native
+        return nn.log_softmax(x, dim=axis) if name == "torch" else nn.log_softmax(x, axis=axis)
     z = x - _guarded_max(x, axis, xp)
     return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
 
 
 def softmax(x: Array, axis: int, xp: Namespace) -> Array:
-    """``exp(x) / Σ exp(x)`` along ``axis``, max-shifted."""
+    """``exp(x) / Σ exp(x)`` along ``axis``, max-shifted (torch/JAX: fused kernel)."""
+    native = native_nn(xp)
+    if native is not None:
+        name, nn = native
+        return nn.softmax(x, dim=axis) if name == "torch" else nn.softmax(x, axis=axis)
     e = xp.exp(x - _guarded_max(x, axis, xp))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
@@ -59,11 +67,18 @@ def softplus(x: Array, xp: Namespace) -> Array:
 
 def log_sigmoid(x: Array, xp: Namespace) -> Array:
     """``log σ(x) = −logaddexp(0, −x)``: −1e4 at x=−1e4, −0.0 at x=1e4."""
+    native = native_nn(xp)
+    if native is not None:
+        name, nn = native
+        return nn.logsigmoid(x) if name == "torch" else nn.log_sigmoid(x)
     return -xp.logaddexp(xp.zeros_like(x), -x)
 
 
 def sigmoid(x: Array, xp: Namespace) -> Array:
     """``σ(x) = exp(log σ(x))``: relative accuracy in both tails, no overflow."""
+    native = native_nn(xp)
+    if native is not None:
+        return native[1].sigmoid(x)
     return xp.exp(log_sigmoid(x, xp))
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "is_jax",
     "is_torch",
     "library_name",
+    "native_nn",
 ]
 
 
@@ -101,6 +102,21 @@ def compute_dtype(xp: Namespace, dtype: Any) -> Any:
 def as_like(value: Any, ref: Array, xp: Namespace, dtype: Any = None) -> Array:
     """``value`` as an array on ``ref``'s device (and ``ref``'s dtype unless given)."""
     return xp.asarray(value, dtype=ref.dtype if dtype is None else dtype, device=device(ref))
+
+
+def native_nn(xp: Namespace) -> tuple[str, Any] | None:
+    """The framework's fused activations, when it has them (the native fast path).
+
+    ``("torch", torch.nn.functional)`` or ``("jax", jax.nn)``; ``None`` for every other
+    namespace, which then uses the standard-only building blocks of ``_math``. Fused
+    softmax/log-softmax/sigmoid are one kernel (and one backward) instead of ~6
+    elementwise passes with a full-size temporary each.
+    """
+    if compat.is_torch_namespace(xp):
+        return "torch", sys.modules["torch"].nn.functional
+    if compat.is_jax_namespace(xp):
+        return "jax", sys.modules["jax"].nn
+    return None
 
 
 def is_concrete(*arrays: Array) -> bool:

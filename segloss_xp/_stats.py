@@ -32,7 +32,7 @@ def soft_statistics(
     pk = p * p if squared else p
     if batch.labels is not None:
         hit = batch.label_indicator()
-        inter = total(xp.where(hit, p, xp.zeros_like(p)))
+        inter = total(xp.where(hit, p, 0.0))  # scalar: no full-size zeros buffer
         # g is 0/1, so g^k == g: the count of labelled elements per class
         g_sum = xp.astype(xp.count_nonzero(hit, axis=axes), p.dtype)
         g_sum = g_sum[None, :] if batch_pooled else g_sum
