@@ -736,20 +736,19 @@ def exp_log_loss(
     # CE term: w_l (−ln p_l)^γ per element, w_l from the label counts of the batch
     neg_log = -prepared.log_probs()
     zeros = xp.zeros_like(neg_log)
-    if prepared.labels is not None:
-        hit = prepared.label_indicator()
-        freq = xp.astype(xp.count_nonzero(hit, axis=(0, 2)), neg_log.dtype)
-    else:
-        target = prepared.target
-        assert target is not None
-        freq = xp.sum(target, axis=(0, 2))
+    # label frequencies f_k of the batch: G (masked target sums) pooled over the images,
+    # already computed for the Dice term
+    freq = xp.sum(true, axis=0)
     label_weight = xp.sqrt(safe_divide(xp.sum(freq) + xp.zeros_like(freq), freq, 0.0, xp))
     label_weight = xp.reshape(label_weight, (1, prepared.num_classes, 1))
     if prepared.labels is not None:
+        hit = prepared.label_indicator()
         nll = xp.sum(xp.where(hit, neg_log, zeros), axis=1)
-        weight = xp.sum(xp.where(hit, label_weight + zeros, zeros), axis=1)
+        weight = xp.sum(xp.where(hit, label_weight, zeros), axis=1)
         pixel = weight * safe_pow(nll, gamma_ce, xp)
     else:
+        target = prepared.target
+        assert target is not None
         present = target > 0
         pixel = xp.sum(xp.where(
             present, target * label_weight * safe_pow(xp.where(present, neg_log, zeros),
