@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _checks
-from ._math import log_sigmoid, log_softmax, sigmoid, softmax
+from ._math import clamped_log, clamped_log1m, log_sigmoid, log_softmax, sigmoid, softmax
 from ._namespace import Array, Namespace, compute_dtype, device, get_namespace
 
 __all__ = ["Prepared", "prepare"]
@@ -51,16 +51,20 @@ class Prepared:
         return softmax(x, 1, xp) if self.mode == "multiclass" else sigmoid(x, xp)
 
     def log_probs(self) -> Array:
-        """``log p`` ``(N, C, S)``, in log space when from logits (exact at ±1e4)."""
+        """``log p`` ``(N, C, S)``, in log space when from logits (exact at ±1e4).
+
+        From probabilities: ``log p`` floored at −100 (torch's BCE convention), with a
+        finite gradient at ``p == 0``.
+        """
         xp, x = self.xp, self.scores
         if not self.from_logits:
-            return xp.log(x)
+            return clamped_log(x, xp)
         return log_softmax(x, 1, xp) if self.mode == "multiclass" else log_sigmoid(x, xp)
 
     def log_one_minus_probs(self) -> Array:
         """``log(1 − p)`` ``(N, C, S)`` for binary/multilabel (``log σ(−x)``)."""
         xp, x = self.xp, self.scores
-        return log_sigmoid(-x, xp) if self.from_logits else xp.log1p(-x)
+        return log_sigmoid(-x, xp) if self.from_logits else clamped_log1m(x, xp)
 
     def class_ids(self) -> Array:
         """``arange(C)`` shaped ``(1, C, 1)`` on the labels' device (for label == class)."""

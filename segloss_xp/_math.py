@@ -17,6 +17,8 @@ from __future__ import annotations
 from ._namespace import Array, Namespace, native_nn
 
 __all__ = [
+    "clamped_log",
+    "clamped_log1m",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
@@ -107,3 +109,22 @@ def safe_pow(base: Array, exponent: float, xp: Namespace) -> Array:
     positive = base > 0
     safe = xp.where(positive, base, xp.ones_like(base))
     return xp.where(positive, safe**exponent, xp.zeros_like(base))
+
+
+LOG_FLOOR = -100.0  # torch's BCE clamps log(p) and log(1 − p) at −100
+
+
+def clamped_log(p: Array, xp: Namespace) -> Array:
+    """``max(log p, −100)`` with a finite gradient at ``p == 0`` (double where)."""
+    positive = p > 0
+    safe = xp.where(positive, p, xp.ones_like(p))
+    out = xp.where(positive, xp.log(safe), xp.full_like(p, LOG_FLOOR))
+    return xp.maximum(out, xp.full_like(out, LOG_FLOOR))
+
+
+def clamped_log1m(p: Array, xp: Namespace) -> Array:
+    """``max(log(1 − p), −100)`` via ``log1p``, finite gradient at ``p == 1``."""
+    below = p < 1
+    safe = xp.where(below, p, xp.zeros_like(p))
+    out = xp.where(below, xp.log1p(-safe), xp.full_like(p, LOG_FLOOR))
+    return xp.maximum(out, xp.full_like(out, LOG_FLOOR))

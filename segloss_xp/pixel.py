@@ -37,8 +37,6 @@ from ._reduce import reduce_elements
 
 __all__ = ["balanced_cross_entropy", "conservative_loss", "cross_entropy", "focal_loss"]
 
-_LOG_FLOOR = -100.0  # torch BCE clamps log(p) and log(1 − p) at −100
-
 _COMMON = """y_pred : array
         Real floating scores ``(N, C, *spatial)`` with the class axis at ``class_axis``
         (binary mode also ``(N, *spatial)``); logits unless ``from_logits=False``.
@@ -73,36 +71,6 @@ def _doc(func: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _clamped_log(p: Array, xp: Namespace) -> Array:
-    """``max(log p, −100)`` with a finite gradient at ``p == 0`` (double where)."""
-    positive = p > 0
-    safe = xp.where(positive, p, xp.ones_like(p))
-    out = xp.where(positive, xp.log(safe), xp.full_like(p, _LOG_FLOOR))
-    return xp.maximum(out, xp.full_like(out, _LOG_FLOOR))
-
-
-def _clamped_log1m(p: Array, xp: Namespace) -> Array:
-    """``max(log(1 − p), −100)`` via ``log1p``, finite gradient at ``p == 1``."""
-    below = p < 1
-    safe = xp.where(below, p, xp.zeros_like(p))
-    out = xp.where(below, xp.log1p(-safe), xp.full_like(p, _LOG_FLOOR))
-    return xp.maximum(out, xp.full_like(out, _LOG_FLOOR))
-
-
-def _log_probs(prepared: Prepared) -> Array:
-    """``log p`` (N, C, S): log-softmax / log-sigmoid, or the clamped log of probabilities."""
-    if prepared.from_logits:
-        return prepared.log_probs()
-    return _clamped_log(prepared.scores, prepared.xp)
-
-
-def _log_one_minus_probs(prepared: Prepared) -> Array:
-    """``log(1 − p)`` (N, C, S) for binary/multilabel: ``log σ(−x)`` or clamped."""
-    if prepared.from_logits:
-        return prepared.log_one_minus_probs()
-    return _clamped_log1m(prepared.scores, prepared.xp)
 
 
 def _label_index(prepared: Prepared) -> Array:
@@ -363,7 +331,7 @@ def _cross_entropy(prepared: Prepared, y_pred: Array, *,
     weights = None if class_weights is None else _class_vector("class_weights", class_weights,
                                                                 prepared)
     pix = None if pixel_weights is None else _pixel_weights(pixel_weights, prepared, y_pred)
-    log_p = _log_probs(prepared)
+    log_p = prepared.log_probs()
     denominator = None
 
     if prepared.mode == "multiclass":
@@ -393,7 +361,7 @@ def _cross_entropy(prepared: Prepared, y_pred: Array, *,
                 q = q * (1 - eps) + eps / num_classes
             loss = _soft_ce(q, log_p, weights, xp)
     else:
-        log_q = _log_one_minus_probs(prepared)
+        log_q = prepared.log_one_minus_probs()
         y = prepared.target
         assert y is not None
         if eps > 0:
@@ -463,8 +431,8 @@ def _balanced_cross_entropy(prepared: Prepared, *, beta: float, reduction: str) 
     """:func:`balanced_cross_entropy` on prepared binary/multilabel inputs."""
     y = prepared.target
     assert y is not None
-    loss = -(beta * (y * _log_probs(prepared))
-             + (1 - beta) * ((1 - y) * _log_one_minus_probs(prepared)))
+    loss = -(beta * (y * prepared.log_probs())
+             + (1 - beta) * ((1 - y) * prepared.log_one_minus_probs()))
     return _finish(loss, prepared.mask, prepared, reduction)
 
 
@@ -551,7 +519,7 @@ def focal_loss(
     prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
                         class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
     xp = prepared.xp
-    log_p = _log_probs(prepared)
+    log_p = prepared.log_probs()
 
     if prepared.mode == "multiclass":
         alphas = None if alpha is None else _focal_alpha(alpha, prepared)
@@ -578,7 +546,7 @@ def focal_loss(
                          f"{type(alpha).__name__}")
     y = prepared.target
     assert y is not None
-    log_q = _log_one_minus_probs(prepared)
+    log_q = prepared.log_one_minus_probs()
     loss = _bce(y, log_p, log_q, None)
     if gamma != 0:
         loss = xp.exp(gamma * _log_mix(y, log_q, log_p, xp)) * loss
@@ -656,7 +624,7 @@ def conservative_loss(
     prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
                         class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
     xp = prepared.xp
-    log_p = _log_probs(prepared)
+    log_p = prepared.log_probs()
     if prepared.mode == "multiclass":
         mask = _mask2d(prepared)
         if prepared.labels is not None:
@@ -670,7 +638,7 @@ def conservative_loss(
         mask = prepared.mask
         y = prepared.target
         assert y is not None
-        log_pt = _log_mix(y, log_p, _log_one_minus_probs(prepared), xp)
+        log_pt = _log_mix(y, log_p, prepared.log_one_minus_probs(), xp)
     log_pt = xp.clip(log_pt, math.log(eps), math.log1p(-eps))
     ln_a = math.log(base)
     log_a = log_pt / ln_a
