@@ -35,6 +35,7 @@ __all__ = [
     "conservative_loss",
     "cross_entropy",
     "dice_ce_loss",
+    "dice_focal_loss",
     "dice_loss",
     "exp_log_loss",
     "focal_loss",
@@ -47,6 +48,7 @@ __all__ = [
     "lovasz_grad",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
+    "mcc_loss",
     "probabilities",
     "soft_confusion",
     "targets_one_hot",
@@ -628,6 +630,56 @@ def exp_log_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multicla
     return np.float64(w_dice * dice_term + w_ce * ce_term)
 
 
+def mcc_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multiclass",
+             from_logits: bool = True, ignore_index: int | None = None,
+             class_weights: Sequence[float] | ArrayLike | None = None,
+             include_background: bool = True, eps: float = 1e-5, batch: bool = False,
+             reduction: Reduction = "mean") -> F64 | np.float64:
+    """Matthews correlation coefficient loss, per image and class.
+
+    Soft confusion counts over the valid (non-ignored) elements of image n, class c:
+    ``TP = Σ p·g``, ``FP = Σ p·(1 − g)``, ``FN = Σ (1 − p)·g``, ``TN = Σ (1 − p)(1 − g)``
+    (so ``FP = P − I``, ``FN = G − I``, ``TN = S − P − G + I`` with S the number of valid
+    elements), and
+
+    ``loss = 1 − (TP·TN − FP·FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN) + eps)``.
+
+    The four marginals are computed as sums of non-negative terms (``TP+FP = Σp``,
+    ``TP+FN = Σg``, ``TN+FP = Σ(1−g)``, ``TN+FN = Σ(1−p)``) so an exact 0 stays 0. A zero
+    denominator (only with ``eps=0``: a class absent from the target or the prediction,
+    or filling it) gives MCC 0, loss 1. With ``eps > 0`` such a class also gives exactly
+    MCC 0 (the numerator is 0), so an absent class always scores loss 1 with a zero
+    gradient (no "perfect prediction" special case, unlike MONAI's ``MCCLoss``).
+    ``batch=True`` pools every count (S too) over the images. Reduction as
+    :func:`dice_loss` (``include_background``, ``class_weights`` as a plain product,
+    ``"none"`` → (N, C') or (C',)).
+
+    References
+    ----------
+    Abhishek & Hamarneh, "Matthews correlation coefficient loss for deep convolutional
+    networks: application to skin lesion segmentation", ISBI 2021, Eqs. 3-5.
+    """
+    _check_reduction(reduction)
+    x, g, m, _ = _prepare(y_pred, y_true, mode, ignore_index)
+    p = probabilities(x, mode, from_logits)
+    positive = _region_sums(p, g, m, squared=False, batch=batch)
+    negative = _region_sums(1.0 - p, 1.0 - g, m, squared=False, batch=batch)
+    tp = positive["I"]
+    tn = negative["I"]
+    pred_pos, target_pos = positive["P1"], positive["G1"]  # TP + FP, TP + FN
+    pred_neg, target_neg = negative["P1"], negative["G1"]  # TN + FN, TN + FP
+    false_pos = pred_pos - tp
+    false_neg = target_pos - tp
+    numerator = tp * tn - false_pos * false_neg
+    product = pred_pos * target_pos * pred_neg * target_neg
+    denominator = np.sqrt(product + eps)
+    mcc = np.zeros(numerator.shape, dtype=np.float64)
+    nonzero = denominator != 0
+    mcc[nonzero] = numerator[nonzero] / denominator[nonzero]
+    return _reduce_region(1.0 - mcc, mode=mode, include_background=include_background,
+                          class_weights=class_weights, reduction=reduction, batch=batch)
+
+
 # --------------------------------------------------------------------------------------
 # Pixel losses
 # --------------------------------------------------------------------------------------
@@ -749,22 +801,36 @@ def _focal_alpha(alpha: float | Sequence[float] | ArrayLike | None, num_classes:
     return _class_vector(values, num_classes, "alpha")
 
 
+def _check_unit_interval(values: F64, name: str) -> None:
+    if np.any((values < 0) | (values > 1)):
+        raise ValueError(f"{name} must lie in [0, 1], got {values}")
+
+
 def focal_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multiclass",
                from_logits: bool = True, gamma: float = 2.0,
                alpha: float | Sequence[float] | ArrayLike | None = None,
+               class_weights: Sequence[float] | ArrayLike | None = None,
+               pos_weight: float | Sequence[float] | ArrayLike | None = None,
                ignore_index: int | None = None,
                reduction: Reduction = "mean") -> F64 | np.float64:
     """Focal loss ``FL = −α_t (1 − p_t)^γ log p_t``.
 
-    binary/multilabel (sigmoid per element, soft target y):
-    ``p_t = p·y + (1 − p)(1 − y)`` in the modulating factor, the log term is the BCE
-    ``−[y log p + (1 − y) log(1 − p)]`` and ``α_t = α·y + (1 − α)(1 − y)`` for a float α
-    (1 without α). ``"none"``: (N, C, *spatial); mean over valid elements.
+    binary/multilabel (sigmoid per element, soft target y), for channel c:
+    ``l = w_c · α_t · (1 − p_t)^γ · (−[pw_c·y·log p + (1 − y)·log(1 − p)])`` with
+    ``1 − p_t = y(1 − p) + (1 − y)p`` and ``α_t = α_c·y + (1 − α_c)(1 − y)``. ``alpha``:
+    None (α_t = 1), a float (the same α_c = α for every channel) or a length-C sequence;
+    ``class_weights`` w (length C, or a float) multiply channel c's loss; ``pos_weight``
+    pw (float or length C) multiplies the positive log term inside the focal form, as
+    torch's ``binary_cross_entropy_with_logits(pos_weight=...)`` does (``gamma=0`` without
+    α is exactly :func:`cross_entropy` with the same ``pos_weight``/``class_weights``).
+    ``"none"``: (N, C, *spatial); ``"mean"``: sum over valid elements / their number.
 
-    multiclass (softmax focal): per pixel ``−Σ_c α_c q_c (1 − p_c)^γ log p_c`` with q the
-    one-hot or dense target; α None → 1, float → ``[1 − α, α, …, α]``, sequence per class.
-    ``"none"``: (N, *spatial); mean over valid pixels. ``gamma=0`` without α equals
-    :func:`cross_entropy`.
+    multiclass (softmax focal): per pixel ``−Σ_c w_c α_c q_c (1 − p_c)^γ log p_c`` with q
+    the one-hot or dense target; α None → 1, float → ``[1 − α, α, …, α]``, sequence per
+    class; ``class_weights`` w_c multiply class c's term (a plain product, like α: the
+    mean is still over valid pixels, not torch CE's weighted mean over Σ w_y).
+    ``pos_weight`` is a ValueError. ``"none"``: (N, *spatial); mean over valid pixels.
+    ``gamma=0`` without α and weights equals :func:`cross_entropy`.
 
     References
     ----------
@@ -775,25 +841,33 @@ def focal_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multiclass
     num_classes = x.shape[1]
     logp = log_probabilities(x, mode, from_logits)
     log_neg = log_one_minus_probabilities(x, mode, from_logits)
+    weights = _class_vector(class_weights, num_classes, "class_weights")
 
     if mode == "multiclass":
+        if pos_weight is not None:
+            raise ValueError("pos_weight applies to binary/multilabel focal_loss only")
         alphas = _focal_alpha(alpha, num_classes)
         valid = m[:, 0]
         loss = np.zeros(valid.shape, dtype=np.float64)
         for c in range(num_classes):
             modulating = np.exp(log_neg[:, c]) ** gamma
-            loss = loss - alphas[c] * modulating * _xlogy(g[:, c], logp[:, c])
+            loss = loss - weights[c] * alphas[c] * modulating * _xlogy(g[:, c], logp[:, c])
         loss = loss * valid
         return _reduce_pixels(loss, float(np.sum(valid)), reduction)
 
-    if alpha is not None and np.ndim(alpha) != 0:
-        raise ValueError("binary/multilabel focal_loss takes a float alpha")
     prob = np.exp(logp)
     prob_neg = np.exp(log_neg)
     one_minus_pt = g * prob_neg + (1.0 - g) * prob
-    bce = -(_xlogy(g, logp) + _xlogy(1.0 - g, log_neg))
-    alpha_t = 1.0 if alpha is None else float(alpha) * g + (1.0 - float(alpha)) * (1.0 - g)
-    loss = alpha_t * one_minus_pt**gamma * bce * m
+    pos = _channel_view(_class_vector(pos_weight, num_classes, "pos_weight"), x.ndim)
+    bce = -(pos * _xlogy(g, logp) + _xlogy(1.0 - g, log_neg))
+    if alpha is None:
+        alpha_t: F64 | float = 1.0
+    else:
+        alphas = _class_vector(alpha, num_classes, "alpha")
+        _check_unit_interval(alphas, "alpha")
+        a = _channel_view(alphas, x.ndim)
+        alpha_t = a * g + (1.0 - a) * (1.0 - g)
+    loss = alpha_t * one_minus_pt**gamma * bce * _channel_view(weights, x.ndim) * m
     return _reduce_pixels(loss, float(np.sum(m)), reduction)
 
 
@@ -988,6 +1062,62 @@ def dice_ce_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multicla
                        label_smoothing=label_smoothing, pixel_weights=pixel_weights,
                        ignore_index=ignore_index, reduction=reduction)
     return np.float64(lambda_dice * dice + lambda_ce * ce)
+
+
+def dice_focal_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multiclass",
+                    from_logits: bool = True, ignore_index: int | None = None,
+                    class_weights: Sequence[float] | ArrayLike | None = None,
+                    include_background: bool = True, smooth: float = 1e-5,
+                    squared: bool = False, batch: bool = False, gamma: float = 2.0,
+                    alpha: float | Sequence[float] | ArrayLike | None = None,
+                    lambda_dice: float = 1.0, lambda_focal: float = 1.0,
+                    reduction: Literal["mean", "sum"] = "mean") -> np.float64:
+    """``λ_dice · dice_loss + λ_focal · focal_loss`` (MONAI ``DiceFocalLoss``, adapted).
+
+    Dice: :func:`dice_loss` with ``smooth``, ``squared``, ``batch``,
+    ``include_background``, ``class_weights`` (length C; entry 0 dropped with class 0).
+    Focal: :func:`focal_loss` with ``gamma``, ``alpha``, ``class_weights`` — the softmax
+    focal in multiclass mode, the sigmoid focal otherwise — and ``include_background``:
+
+    * multiclass: ``False`` removes class 0's term from the per-pixel sum (its weight is
+      set to 0); the softmax still runs over all C classes and the mean still divides by
+      the number of valid pixels;
+    * multilabel: ``False`` drops channel 0 (its elements leave the mean's denominator;
+      a sequence ``alpha``/``class_weights`` loses entry 0);
+    * binary: ignored (as for Dice).
+
+    ``ignore_index`` goes to both terms. ``reduction`` is ``"mean"`` or ``"sum"``, applied
+    to each term before adding (the focal sum runs over pixels/elements).
+
+    References
+    ----------
+    MONAI ``DiceFocalLoss``; Lin et al. 2017; Milletari et al. 2016.
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError("dice_focal_loss supports reduction 'mean' or 'sum'")
+    dice = dice_loss(y_pred, y_true, mode=mode, from_logits=from_logits,
+                     ignore_index=ignore_index, smooth=smooth, squared=squared, batch=batch,
+                     include_background=include_background, class_weights=class_weights,
+                     reduction=reduction)
+    x = np.asarray(y_pred, dtype=np.float64)
+    y = np.asarray(y_true)
+    num_classes = x.shape[1] if x.ndim >= 2 else 1
+    weights = None if class_weights is None else _class_vector(class_weights, num_classes,
+                                                                "class_weights")
+    focal_alpha = alpha
+    if not include_background and mode == "multiclass":
+        weights = np.ones(num_classes) if weights is None else weights.copy()
+        weights[0] = 0.0
+    elif not include_background and mode == "multilabel":
+        x, y = x[:, 1:], y[:, 1:]
+        if weights is not None:
+            weights = weights[1:]
+        if alpha is not None and np.ndim(alpha) != 0:
+            focal_alpha = np.asarray(alpha, dtype=np.float64)[1:]
+    focal = focal_loss(x, y, mode=mode, from_logits=from_logits, gamma=gamma,
+                       alpha=focal_alpha, class_weights=weights, ignore_index=ignore_index,
+                       reduction=reduction)
+    return np.float64(lambda_dice * dice + lambda_focal * focal)
 
 
 def bce_dice_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "binary",

@@ -440,7 +440,7 @@ def test_batch_equals_concatenated_volume(rng: np.random.Generator, mode: str) -
     x, y, ii = _random_case(rng, mode, ignore=True)
     x_cat = np.concatenate(list(x), axis=-1)[None]  # (1, C, H, N·W)
     y_cat = np.concatenate(list(y), axis=-1)[None]
-    for fn in (o.dice_loss, o.jaccard_loss, o.tversky_loss, o.focal_tversky_loss):
+    for fn in (o.dice_loss, o.jaccard_loss, o.tversky_loss, o.focal_tversky_loss, o.mcc_loss):
         assert_allclose(fn(x, y, mode=mode, ignore_index=ii, batch=True, reduction="none"),
                         fn(x_cat, y_cat, mode=mode, ignore_index=ii, reduction="none")[0],
                         rtol=1e-13)
@@ -552,6 +552,15 @@ MULTICLASS_LOSSES = {
     "lovasz_per_image": lambda x, y, **k: o.lovasz_softmax_loss(x, y, per_image=True, **k),
     "combo": lambda x, y, **k: o.combo_loss(x, y, **k),
     "dice_ce": lambda x, y, **k: o.dice_ce_loss(x, y, class_weights=[0.5, 2.0, 1.0], **k),
+    "mcc": lambda x, y, **k: o.mcc_loss(x, y, reduction="none", **k),
+    "mcc_batch_eps0": lambda x, y, **k: o.mcc_loss(x, y, batch=True, eps=0.0,
+                                                   reduction="none", **k),
+    "focal_weights": lambda x, y, **k: o.focal_loss(x, y, alpha=[0.2, 0.5, 0.7],
+                                                    class_weights=[0.5, 2.0, 1.0], **k),
+    "dice_focal": lambda x, y, **k: o.dice_focal_loss(x, y, class_weights=[0.5, 2.0, 1.0],
+                                                      alpha=0.25, gamma=1.5, **k),
+    "dice_focal_nobg": lambda x, y, **k: o.dice_focal_loss(x, y, include_background=False,
+                                                           reduction="sum", **k),
 }
 
 
@@ -599,6 +608,15 @@ BINARY_LOSSES = {
     "conservative": lambda x, y, m, **k: o.conservative_loss(x, y, mode=m, **k),
     "combo": lambda x, y, m, **k: o.combo_loss(x, y, mode=m, **k),
     "bce_dice": lambda x, y, m, **k: o.bce_dice_loss(x, y, mode=m, **k),
+    "mcc": lambda x, y, m, **k: o.mcc_loss(x, y, mode=m, reduction="none", **k),
+    "mcc_batch": lambda x, y, m, **k: o.mcc_loss(x, y, mode=m, batch=True, reduction="none",
+                                                 **k),
+    "focal_options": lambda x, y, m, **k: o.focal_loss(
+        x, y, mode=m, gamma=1.5, alpha=[0.3, 0.8][:x.shape[1]],
+        class_weights=[2.0, 0.5][:x.shape[1]], pos_weight=[3.0, 0.7][:x.shape[1]], **k),
+    "dice_focal": lambda x, y, m, **k: o.dice_focal_loss(x, y, mode=m, alpha=0.25,
+                                                         class_weights=[2.0, 0.5][:x.shape[1]],
+                                                         include_background=False, **k),
 }
 
 
@@ -695,3 +713,288 @@ def test_invalid_arguments() -> None:
         o.dice_loss(PROBS, LABELS, reduction="avg")
     with pytest.raises(ValueError, match="pos_weight"):
         o.cross_entropy(PROBS, LABELS, pos_weight=2.0)
+
+
+# --------------------------------------------------------------------------------------
+# Matthews correlation coefficient loss
+# --------------------------------------------------------------------------------------
+
+
+def test_mcc_hand() -> None:
+    # PROBS/LABELS, class 1: p = [.9,.2,.6,.1], g = [1,0,1,0]
+    #   TP = 1.5, FP = 0.3, FN = 0.5, TN = 0.8 + 0.9 = 1.7 (= S − P − G + I = 4 − 1.8 − 2 + 1.5)
+    #   TP·TN − FP·FN = 2.55 − 0.15 = 2.4; (TP+FP)(TP+FN)(TN+FP)(TN+FN) = 1.8·2·2·2.2 = 15.84
+    # class 0 (p = 1 − p1, g = 1 − g1) swaps TP↔TN and FP↔FN: the same MCC.
+    for eps in (0.0, 1e-5, 0.5):
+        expected = 1 - 2.4 / math.sqrt(15.84 + eps)
+        assert_allclose(o.mcc_loss(PROBS, LABELS, from_logits=False, eps=eps, reduction="none"),
+                        [[expected, expected]], rtol=1e-14)
+    # binary mode on class 1 alone gives the same value
+    assert_allclose(o.mcc_loss(P1[None, None], (LABELS[:, None] == 1).astype(float),
+                               mode="binary", from_logits=False, eps=0.0),
+                    1 - 2.4 / math.sqrt(15.84), rtol=1e-14)
+    # soft target g = [1, 0, 0.5, 0]: TP = .9+.3 = 1.2, P = 1.8, G = 1.5, S = 4
+    #   FP = .6, FN = .3, TN = 4 − 1.8 − 1.5 + 1.2 = 1.9; num = 1.2·1.9 − .18 = 2.1
+    #   den² = 1.8·1.5·(4 − 1.5)·(4 − 1.8) = 14.85
+    soft = np.array([[[[1.0, 0.0], [0.5, 0.0]]]])
+    assert_allclose(o.mcc_loss(P1[None, None], soft, mode="binary", from_logits=False, eps=0.0),
+                    1 - 2.1 / math.sqrt(14.85), rtol=1e-14)
+
+
+def test_mcc_reduction_weights_and_background() -> None:
+    per = o.mcc_loss(PROBS, LABELS, from_logits=False, reduction="none")
+    w = [2.0, 3.0]
+    assert_allclose(o.mcc_loss(PROBS, LABELS, from_logits=False, class_weights=w),
+                    (2 * per[0, 0] + 3 * per[0, 1]) / 2)
+    assert_allclose(o.mcc_loss(PROBS, LABELS, from_logits=False, class_weights=w,
+                               reduction="sum"), 2 * per[0, 0] + 3 * per[0, 1])
+    nb = o.mcc_loss(PROBS, LABELS, from_logits=False, class_weights=w,
+                    include_background=False, reduction="none")
+    assert nb.shape == (1, 1)
+    assert_allclose(nb, [[3 * per[0, 1]]])
+    assert o.mcc_loss(PROBS, LABELS, from_logits=False, batch=True,
+                      reduction="none").shape == (2,)
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "binary", "multilabel"])
+@pytest.mark.parametrize("batch", [False, True])
+def test_mcc_is_the_formula_over_soft_confusion(rng: np.random.Generator, mode: str,
+                                                batch: bool) -> None:
+    """TP = I, FP = P − I, FN = G − I, TN = S − P − G + I, S = valid elements."""
+    x, y, ii = _random_case(rng, mode, ignore=True)
+    inter, pred, target = o.soft_confusion(x, y, mode=mode, ignore_index=ii, batch=batch)
+    mask = np.broadcast_to(o.valid_mask(y, x.shape[1], mode, ii, pred_ndim=x.ndim), x.shape)
+    count = np.sum(mask, axis=(0, 2, 3))[None] if batch else np.sum(mask, axis=(2, 3))
+    tp, fp, fn = inter, pred - inter, target - inter
+    tn = count - pred - target + inter
+    eps = 1e-5
+    mcc = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn) + eps)
+    got = o.mcc_loss(x, y, mode=mode, ignore_index=ii, batch=batch, eps=eps, reduction="none")
+    assert_allclose(got, (1 - mcc)[0] if batch else 1 - mcc, rtol=1e-12, atol=1e-14)
+
+
+def test_mcc_perfect_and_inverted_predictions(rng: np.random.Generator) -> None:
+    labels = rng.integers(0, 3, size=(2, 5, 6))
+    labels[:, 0, :3] = [0, 1, 2]  # every class present in every image
+    onehot = np.moveaxis(np.eye(3)[labels], -1, 1)
+    # perfect: TP·TN / sqrt(TP²TN² + eps) -> loss ≈ eps / (2 TP² TN²), exactly 0 with eps=0
+    assert_allclose(o.mcc_loss(onehot, labels, from_logits=False, eps=0.0, reduction="none"),
+                    0.0, atol=1e-15)
+    perfect = o.mcc_loss(onehot, labels, from_logits=False, reduction="none")
+    assert np.all((perfect >= 0) & (perfect < 1e-6))
+    # inverted (p = 1 − g): TP = TN = 0 -> MCC = −1 -> loss 2
+    binary = (rng.random((2, 1, 4, 5)) < 0.5).astype(float)
+    binary[:, 0, 0, :2] = [0.0, 1.0]
+    assert_allclose(o.mcc_loss(1 - binary, binary, mode="binary", from_logits=False, eps=0.0),
+                    2.0, rtol=1e-15)
+
+
+def test_mcc_absent_or_full_class_scores_zero(rng: np.random.Generator) -> None:
+    """G = 0 (or G = S, or P = 0): the numerator is 0, so MCC = 0, loss exactly 1 — with
+    eps > 0 and with eps = 0 (zero denominator rule) alike; no perfect-prediction rule."""
+    x = rng.normal(size=(2, 1, 3, 4))
+    empty = np.zeros(x.shape)
+    full = np.ones(x.shape)
+    for eps in (0.0, 1e-5):
+        for target in (empty, full):
+            assert np.all(o.mcc_loss(x, target, mode="binary", eps=eps, reduction="none") == 1.0)
+        # a perfect prediction of an empty target is still loss 1 (MONAI forces 0 there)
+        assert o.mcc_loss(empty, empty, mode="binary", from_logits=False, eps=eps) == 1.0
+        # P = 0 with a non-empty target
+        assert o.mcc_loss(empty, full * (x > 0), mode="binary", from_logits=False,
+                          eps=eps) == 1.0
+    # multiclass: a class absent from image 0 scores 1 there
+    labels = rng.integers(0, 2, size=(2, 3, 4))
+    logits = rng.normal(size=(2, 3, 3, 4))
+    assert np.all(o.mcc_loss(logits, labels, reduction="none")[:, 2] == 1.0)
+
+
+def test_mcc_is_symmetric(rng: np.random.Generator) -> None:
+    """MCC(p, g) = MCC(g, p) (FP ↔ FN), MCC(p, g) = MCC(1 − p, 1 − g) (TP ↔ TN)."""
+    p = rng.uniform(0, 1, size=(2, 1, 4, 5))
+    g = rng.uniform(0, 1, size=(2, 1, 4, 5))
+    kw = {"mode": "binary", "from_logits": False, "reduction": "none"}
+    forward = o.mcc_loss(p, g, **kw)
+    assert_allclose(o.mcc_loss(g, p, **kw), forward, rtol=1e-13)
+    assert_allclose(o.mcc_loss(1 - p, 1 - g, **kw), forward, rtol=1e-12)
+    # multiclass with C = 2: both classes have the same MCC, equal to the binary one on the
+    # logit difference
+    x = rng.normal(size=(2, 2, 4, 5)) * 2
+    labels = rng.integers(0, 2, size=(2, 4, 5))
+    mc = o.mcc_loss(x, labels, reduction="none")
+    assert_allclose(mc[:, 0], mc[:, 1], rtol=1e-12)
+    binary = o.mcc_loss(x[:, 1:] - x[:, :1], (labels == 1)[:, None].astype(float),
+                        mode="binary", reduction="none")
+    assert_allclose(mc[:, 1:], binary, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# Focal loss options (sigmoid: class_weights, per-channel alpha, pos_weight)
+# --------------------------------------------------------------------------------------
+
+
+def test_sigmoid_focal_options_hand() -> None:
+    # logits 0 -> p = 0.5, 1 − p_t = 0.5 everywhere; 2 channels, targets [1, 0] in each
+    x = np.zeros((1, 2, 2))
+    y = np.array([[[1.0, 0.0], [1.0, 0.0]]])
+    ln2 = math.log(2)
+    # γ = 2: each element 0.25·ln2·α_t·w·(pw on positives)
+    # α = [0.2, 0.9]: channel 0 [0.2, 0.8], channel 1 [0.9, 0.1]
+    got = o.focal_loss(x, y, mode="multilabel", alpha=[0.2, 0.9], reduction="none")
+    assert_allclose(got, 0.25 * ln2 * np.array([[[0.2, 0.8], [0.9, 0.1]]]))
+    # class weights [2, 3] and pos_weight [5, 1]
+    got = o.focal_loss(x, y, mode="multilabel", alpha=[0.2, 0.9], class_weights=[2.0, 3.0],
+                       pos_weight=[5.0, 1.0], reduction="none")
+    assert_allclose(got, 0.25 * ln2 * np.array([[[2 * 0.2 * 5, 2 * 0.8], [3 * 0.9, 3 * 0.1]]]))
+    assert_allclose(o.focal_loss(x, y, mode="multilabel", alpha=[0.2, 0.9],
+                                 class_weights=[2.0, 3.0], pos_weight=[5.0, 1.0]),
+                    np.mean(got))
+    # a float alpha is the same α for every channel
+    assert_allclose(o.focal_loss(x, y, mode="multilabel", alpha=0.3, reduction="none"),
+                    o.focal_loss(x, y, mode="multilabel", alpha=[0.3, 0.3], reduction="none"))
+    # soft target y = 0.25 with pos_weight 3: BCE = −(3·.25·ln .5 + .75·ln .5) = 1.5 ln2,
+    # 1 − p_t = 0.5, α_t = 0.4·0.25 + 0.6·0.75 = 0.55
+    assert_allclose(o.focal_loss(np.zeros((1, 1, 1)), np.array([[[0.25]]]), mode="binary",
+                                 alpha=[0.4], pos_weight=3.0),
+                    0.55 * 0.25 * 1.5 * ln2)
+
+
+@pytest.mark.parametrize("mode", ["binary", "multilabel"])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_sigmoid_focal_gamma_zero_is_weighted_bce(rng: np.random.Generator, mode: str,
+                                                  ignore: bool) -> None:
+    x, y, ii = _random_case(rng, mode, ignore=ignore)
+    y = np.where(y == 1, 0.8, y)  # soft labels too
+    c = x.shape[1]
+    w = rng.uniform(0.5, 2.0, size=c)
+    pw = rng.uniform(0.5, 3.0, size=c)
+    a = rng.uniform(0.1, 0.9, size=c)
+    for reduction in ("mean", "sum", "none"):
+        # no alpha: exactly cross_entropy with the same pos_weight / class_weights
+        assert_allclose(o.focal_loss(x, y, mode=mode, gamma=0.0, class_weights=w, pos_weight=pw,
+                                     ignore_index=ii, reduction=reduction),
+                        o.cross_entropy(x, y, mode=mode, class_weights=w, pos_weight=pw,
+                                        ignore_index=ii, reduction=reduction),
+                        rtol=1e-14, atol=1e-300)
+    # per-channel alpha: BCE weighted by α_c y + (1 − α_c)(1 − y)
+    valid = o.valid_mask(y, c, mode, ii)
+    g = np.where(valid == 1, y, 0.0)
+    view = (1, c, 1, 1)
+    alpha_t = a.reshape(view) * g + (1 - a.reshape(view)) * (1 - g)
+    bce = -(pw.reshape(view) * g * o.log_sigmoid(x) + (1 - g) * o.log_sigmoid(-x))
+    expected = w.reshape(view) * alpha_t * bce * valid
+    got = o.focal_loss(x, y, mode=mode, gamma=0.0, alpha=a, class_weights=w, pos_weight=pw,
+                       ignore_index=ii, reduction="none")
+    assert_allclose(got, expected, rtol=1e-13, atol=1e-300)
+    assert_allclose(o.focal_loss(x, y, mode=mode, gamma=0.0, alpha=a, class_weights=w,
+                                 pos_weight=pw, ignore_index=ii),
+                    np.sum(expected) / np.sum(valid), rtol=1e-13)
+
+
+def test_multiclass_focal_class_weights(rng: np.random.Generator) -> None:
+    """Multiclass: w_c multiplies class c's term like α_c; mean over valid pixels."""
+    x, y, ii = _random_case(rng, "multiclass", ignore=True)
+    w = np.array([0.5, 2.0, 1.5])
+    a = np.array([0.2, 0.7, 0.9])
+    for reduction in ("mean", "sum", "none"):
+        assert_allclose(o.focal_loss(x, y, class_weights=w, ignore_index=ii,
+                                     reduction=reduction),
+                        o.focal_loss(x, y, alpha=w, ignore_index=ii, reduction=reduction),
+                        rtol=1e-15)
+        assert_allclose(o.focal_loss(x, y, class_weights=w, alpha=a, ignore_index=ii,
+                                     reduction=reduction),
+                        o.focal_loss(x, y, alpha=w * a, ignore_index=ii, reduction=reduction),
+                        rtol=1e-15)
+    # γ = 0: a plain product, so "sum" equals weighted CE but "mean" does not divide by Σ w_y
+    assert_allclose(o.focal_loss(x, y, gamma=0.0, class_weights=w, ignore_index=ii,
+                                 reduction="sum"),
+                    o.cross_entropy(x, y, class_weights=w, ignore_index=ii, reduction="sum"),
+                    rtol=1e-14)
+    n_valid = np.sum(y != ii)
+    assert_allclose(o.focal_loss(x, y, gamma=0.0, class_weights=w, ignore_index=ii),
+                    o.cross_entropy(x, y, class_weights=w, ignore_index=ii, reduction="sum")
+                    / n_valid, rtol=1e-14)
+
+
+def test_focal_option_errors() -> None:
+    x = np.zeros((1, 2, 3))
+    y = np.zeros((1, 2, 3))
+    with pytest.raises(ValueError, match="pos_weight"):
+        o.focal_loss(x, np.zeros((1, 3), dtype=np.int64), pos_weight=2.0)
+    with pytest.raises(ValueError, match="alpha"):
+        o.focal_loss(x, y, mode="multilabel", alpha=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="alpha"):
+        o.focal_loss(x, y, mode="multilabel", alpha=[0.1, 1.2])
+    with pytest.raises(ValueError, match="class_weights"):
+        o.focal_loss(x, y, mode="multilabel", class_weights=[1.0])
+    with pytest.raises(ValueError, match="pos_weight"):
+        o.focal_loss(x, y, mode="multilabel", pos_weight=[1.0, 2.0, 3.0])
+
+
+# --------------------------------------------------------------------------------------
+# Dice + focal
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "binary", "multilabel"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_dice_focal_is_dice_plus_focal(rng: np.random.Generator, mode: str,
+                                       reduction: str) -> None:
+    x, y, ii = _random_case(rng, mode, ignore=True)
+    c = x.shape[1]
+    w = rng.uniform(0.5, 2.0, size=c)
+    a = rng.uniform(0.1, 0.9, size=c)
+    common = {"mode": mode, "ignore_index": ii, "reduction": reduction}
+    got = o.dice_focal_loss(x, y, class_weights=w, smooth=0.3, squared=True, batch=True,
+                            gamma=1.5, alpha=a, lambda_dice=0.7, lambda_focal=1.9, **common)
+    dice = o.dice_loss(x, y, class_weights=w, smooth=0.3, squared=True, batch=True, **common)
+    focal = o.focal_loss(x, y, class_weights=w, gamma=1.5, alpha=a, **common)
+    assert got == 0.7 * dice + 1.9 * focal
+    # defaults: plain sum, γ = 2, no alpha
+    assert o.dice_focal_loss(x, y, **common) == (o.dice_loss(x, y, **common)
+                                                 + o.focal_loss(x, y, **common))
+
+
+def test_dice_focal_without_background(rng: np.random.Generator) -> None:
+    # multiclass: softmax over all C, class 0's focal term weighted 0, mean over valid pixels
+    x, y, ii = _random_case(rng, "multiclass", ignore=True)
+    w = np.array([0.5, 2.0, 1.5])
+    for alpha in (None, 0.25, [0.2, 0.6, 0.9]):
+        got = o.dice_focal_loss(x, y, class_weights=w, alpha=alpha, include_background=False,
+                                ignore_index=ii)
+        dice = o.dice_loss(x, y, class_weights=w, include_background=False, ignore_index=ii)
+        focal = o.focal_loss(x, y, class_weights=[0.0, 2.0, 1.5], alpha=alpha,
+                             ignore_index=ii)
+        assert got == dice + focal
+    # per pixel: the focal map is 0 wherever the label is 0 (or ignored)
+    focal_map = o.focal_loss(x, y, class_weights=[0.0, 1.0, 1.0], ignore_index=ii,
+                             reduction="none")
+    assert np.all(focal_map[(y == 0) | (y == ii)] == 0.0)
+    assert np.all(focal_map[(y == 1) | (y == 2)] > 0.0)
+    # multilabel: channel 0 dropped, sequences lose entry 0, the mean runs over C − 1 channels
+    xm, ym, iim = _random_case(rng, "multilabel", ignore=True)
+    a = [0.2, 0.6, 0.9]
+    got = o.dice_focal_loss(xm, ym, mode="multilabel", class_weights=w, alpha=a,
+                            include_background=False, ignore_index=iim)
+    dice = o.dice_loss(xm, ym, mode="multilabel", class_weights=w, include_background=False,
+                       ignore_index=iim)
+    focal = o.focal_loss(xm[:, 1:], ym[:, 1:], mode="multilabel", class_weights=w[1:],
+                         alpha=a[1:], ignore_index=iim)
+    assert got == dice + focal
+    # binary: include_background is ignored (as for Dice)
+    xb, yb, _ = _random_case(rng, "binary")
+    assert (o.dice_focal_loss(xb, yb, mode="binary", include_background=False)
+            == o.dice_focal_loss(xb, yb, mode="binary"))
+
+
+def test_dice_focal_perfect_prediction_is_near_zero(rng: np.random.Generator) -> None:
+    labels = rng.integers(0, 3, size=(2, 4, 5))
+    labels[:, 0, :3] = [0, 1, 2]
+    logits = 50.0 * (2 * np.moveaxis(np.eye(3)[labels], -1, 1) - 1)
+    assert o.dice_focal_loss(logits, labels) < 1e-12
+    assert o.dice_focal_loss(logits, labels, include_background=False) < 1e-12
+
+
+def test_dice_focal_rejects_none_reduction() -> None:
+    with pytest.raises(ValueError, match="reduction"):
+        o.dice_focal_loss(PROBS, LABELS, reduction="none")
