@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conformance.backends import BACKEND_NAMES, Backend, activated, load_backend
+from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 
 # SEGLOSS_BACKENDS="numpy,torch" narrows the run (the nox per-backend sessions use it);
 # the others then show as SKIPPED with that reason.

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance import suite
-from conformance.backends import BACKEND_NAMES, Backend, activated, load_backend
 from conformance.cases import CASES, LOSSES, Case, LossSpec
+from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 
 REPORT = Path(__file__).with_name("REPORT.md")
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from conformance.backends import Backend, assert_matches
 from conformance.cases import Case, LossSpec
+from segloss_xp.testing import Backend, assert_matches
 
 __all__ = [
     "TOLERANCES",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from conformance import suite
-from conformance.backends import Backend
 from conformance.cases import CASES, LOSSES, Case, LossSpec
+from segloss_xp.testing import Backend
 
 
 def _pairs(select: str = "all") -> list[tuple[LossSpec, Case]]:

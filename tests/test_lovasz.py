@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance import oracle
-from conformance.backends import Backend, assert_matches
 from segloss_xp.lovasz import lovasz_grad, lovasz_hinge_loss, lovasz_softmax_loss
+from segloss_xp.testing import Backend, assert_matches
 
 F64 = {"dtype": "float64", "rtol": 1e-10, "atol": 1e-12}
 NO_DASK = pytest.mark.skip_backend(

@@ -17,7 +17,7 @@ import pytest
 
 import segloss_xp.pixel as pixel
 from conformance import oracle
-from conformance.backends import Backend, assert_matches
+from segloss_xp.testing import Backend, assert_matches
 
 RNG = np.random.default_rng(4242)
 C = 3

@@ -20,7 +20,7 @@ import pytest
 
 import segloss_xp as sx
 from conformance import oracle
-from conformance.backends import Backend, assert_matches, load_backend
+from segloss_xp.testing import Backend, assert_matches, load_backend
 
 LOSSES: dict[str, tuple[Any, Any]] = {
     "dice": (sx.dice_loss, oracle.dice_loss),

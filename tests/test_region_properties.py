@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import segloss_xp as sx
-from conformance.backends import Backend, load_backend
+from segloss_xp.testing import Backend, load_backend
 
 LOSSES: dict[str, Any] = {
     "dice": sx.dice_loss,

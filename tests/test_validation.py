@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import segloss_xp as sx
-from conformance.backends import load_backend
+from segloss_xp.testing import load_backend
 
 LOSSES = {
     "dice": sx.dice_loss,
