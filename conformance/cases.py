@@ -237,6 +237,35 @@ LOSSES: tuple[LossSpec, ...] = (
           modes=("binary", "multilabel"), targets=("binary",)),
     _spec("exp_log_loss", "segloss_xp.region:exp_log_loss", oracle.exp_log_loss,
           modes=("multiclass",), targets=("labels", "onehot", "soft")),
+    # second-stage additions (DESIGN §11): MCC, Dice + focal, the sigmoid focal options
+    _spec("mcc_loss", "segloss_xp:mcc_loss", oracle.mcc_loss),
+    _spec("mcc_loss(batch,none)", "segloss_xp:mcc_loss", oracle.mcc_loss,
+          kwargs={"batch": True, "reduction": "none"}),
+    # eps=0: the zero-denominator rule (MCC 0) on absent/ignored classes, gradient-safe
+    _spec("mcc_loss(eps=0,weights,nobg,sum)", "segloss_xp:mcc_loss", oracle.mcc_loss,
+          kwargs={"eps": 0.0, "class_weights": (0.2, 1.0, 3.0), "include_background": False,
+                  "reduction": "sum"},
+          modes=("multiclass", "multilabel")),
+    _spec("dice_focal_loss", "segloss_xp:dice_focal_loss", oracle.dice_focal_loss),
+    _spec("dice_focal_loss(weights,nobg,alpha)", "segloss_xp:dice_focal_loss",
+          oracle.dice_focal_loss,
+          kwargs={"class_weights": (0.2, 1.0, 3.0), "include_background": False,
+                  "alpha": (0.4, 0.25, 0.75), "gamma": 1.5, "lambda_focal": 2.0},
+          modes=("multiclass", "multilabel")),
+    _spec("focal_loss(multiclass weights,alpha)", "segloss_xp:focal_loss", oracle.focal_loss,
+          kwargs={"class_weights": (0.2, 1.0, 3.0), "alpha": 0.25},
+          modes=("multiclass",)),
+    _spec("focal_loss(sigmoid weights,alpha seq,pos_weight)", "segloss_xp:focal_loss",
+          oracle.focal_loss,
+          kwargs={"class_weights": (0.2, 1.0, 3.0), "alpha": (0.25, 0.5, 0.8),
+                  "pos_weight": (2.0, 0.5, 1.5), "gamma": 1.5},
+          modes=("binary", "multilabel")),
+    # the same for one channel (class_weights of length 1 select the binary cases)
+    _spec("focal_loss(binary weights,alpha seq,pos_weight,none)", "segloss_xp:focal_loss",
+          oracle.focal_loss,
+          kwargs={"class_weights": (2.0,), "alpha": (0.3,), "pos_weight": 3.0,
+                  "reduction": "none"},
+          modes=("binary",)),
 )
 
 

@@ -1,0 +1,1 @@
+"""Peer witnesses: the oracle (and the library) against MONAI / smp / torch."""
