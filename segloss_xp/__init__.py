@@ -1,4 +1,4 @@
-"""segloss_xp: segmentation losses and metrics written once against the array API standard.
+"""segloss_xp: segmentation losses written once against the array API standard.
 
 The same function runs on NumPy, CuPy, PyTorch, JAX (and ``array_api_strict``)
 arrays and returns an array of the input's namespace, device and (float32 or
@@ -6,7 +6,7 @@ float64) dtype; gradients come from the caller's framework.
 """
 
 from ._options import get_option, options
-from .compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss
+from .compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss, dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from .pixel import balanced_cross_entropy, conservative_loss, cross_entropy, focal_loss
 from .region import (
@@ -15,12 +15,13 @@ from .region import (
     focal_tversky_loss,
     generalized_dice_loss,
     jaccard_loss,
+    mcc_loss,
     region_loss_from_stats,
     soft_confusion,
     tversky_loss,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "__version__",
@@ -31,6 +32,7 @@ __all__ = [
     "cross_entropy",
     "deep_supervision",
     "dice_ce_loss",
+    "dice_focal_loss",
     "dice_loss",
     "exp_log_loss",
     "focal_loss",
@@ -40,6 +42,7 @@ __all__ = [
     "jaccard_loss",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
+    "mcc_loss",
     "options",
     "region_loss_from_stats",
     "soft_confusion",

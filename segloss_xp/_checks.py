@@ -1,8 +1,9 @@
 """Argument and input validation: every bad input becomes a clear ValueError/TypeError.
 
-Structural checks (types, shapes, dtypes, option values) always run; they read
-only metadata. Value checks (label range, probabilities in [0, 1], finite
-inputs) read data, so they run only on concrete arrays and only while
+One message style per kind of error: ```name` must be ..., got value``. Structural
+checks (types, shapes, dtypes, option values) always run; they read only
+metadata. Value checks (label range, probabilities in [0, 1], finite inputs) read
+data, so they run only on concrete arrays and only while
 ``options(validate=True)`` (the default); they never change results.
 """
 
@@ -10,35 +11,72 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ._namespace import Array, Namespace, is_concrete
 from ._options import get_option
 
+Mode = Literal["multiclass", "binary", "multilabel"]
+SigmoidMode = Literal["binary", "multilabel"]
+Reduction = Literal["mean", "sum", "none"]
+ScalarReduction = Literal["mean", "sum"]
+ClassWeights = Sequence[float] | None  # length C
+Weights = float | Sequence[float] | None  # one number for every class, or length C
+
 MODES = ("multiclass", "binary", "multilabel")
+SIGMOID_MODES = ("binary", "multilabel")
 REDUCTIONS = ("mean", "sum", "none")
+SCALAR_REDUCTIONS = ("mean", "sum")
 
 __all__ = [
     "MODES",
     "REDUCTIONS",
+    "SCALAR_REDUCTIONS",
+    "SIGMOID_MODES",
+    "ClassWeights",
+    "Mode",
+    "Reduction",
+    "ScalarReduction",
+    "SigmoidMode",
+    "Weights",
+    "check_bool",
     "check_choice",
-    "check_class_weights",
+    "check_class_vector",
     "check_finite_input",
     "check_ignore_index",
     "check_labels_in_range",
+    "check_mode",
     "check_nonnegative",
     "check_number",
     "check_positive",
     "check_pred_dtype",
+    "check_unit",
     "check_unit_interval",
     "should_check_values",
 ]
 
 
-def check_choice(name: str, value: object, choices: Sequence[object]) -> None:
+def check_choice(name: str, value: object, choices: Sequence[object], *,
+                 why: str = "") -> None:
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"`{name}` must be one of {allowed}; got {value!r}")
+        raise ValueError(f"`{name}` must be one of {allowed}; got {value!r}{why}")
+
+
+def check_mode(mode: object, *, allowed: Sequence[str], caller: str,
+               alternative: str = "") -> None:
+    """``mode`` is a known mode and one that ``caller`` is defined for."""
+    check_choice("mode", mode, MODES)
+    if mode not in allowed:
+        hint = f"; {alternative}" if alternative else ""
+        raise ValueError(f"{caller} is defined for mode in {tuple(allowed)}, got "
+                         f"mode={mode!r}{hint}")
+
+
+def check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool, got {type(value).__name__}")
+    return value
 
 
 def check_number(name: str, value: object) -> float:
@@ -63,7 +101,37 @@ def check_positive(name: str, value: object) -> float:
     return v
 
 
-def check_pred_dtype(y_pred: Array, xp: Namespace, mode: str) -> None:
+def check_unit(name: str, value: object) -> float:
+    v = check_number(name, value)
+    if not 0 <= v <= 1:
+        raise ValueError(f"`{name}` must lie in [0, 1], got {value!r}")
+    return v
+
+
+def check_class_vector(name: str, values: object, num_classes: int, *, mode: str,
+                       scalar: bool = False) -> tuple[float, ...]:
+    """A length-C sequence (or 1-D array) of finite numbers >= 0 -> tuple of floats.
+
+    ``scalar=True`` also accepts one number, repeated for every class.
+    """
+    if scalar and isinstance(values, int | float) and not isinstance(values, bool):
+        values = (values,) * num_classes
+    try:
+        out = tuple(float(v) for v in values)  # type: ignore[attr-defined]
+    except TypeError as exc:
+        what = "a number or a sequence" if scalar else "a sequence (or 1-D array)"
+        raise TypeError(f"`{name}` must be {what} of numbers, one per class, got "
+                        f"{type(values).__name__} (mode={mode!r})") from exc
+    if len(out) != num_classes:
+        raise ValueError(
+            f"`{name}` must have one entry per class: expected {num_classes}, got "
+            f"{len(out)} (the full class count, background included; mode={mode!r})")
+    if not all(math.isfinite(v) and v >= 0 for v in out):
+        raise ValueError(f"`{name}` must be finite and >= 0, got {out} (mode={mode!r})")
+    return out
+
+
+def check_pred_dtype(y_pred: Array, *, mode: str, xp: Namespace) -> None:
     if not xp.isdtype(y_pred.dtype, "real floating"):
         raise TypeError(
             f"`y_pred` must be a real floating array (float16, bfloat16, float32 or "
@@ -72,7 +140,7 @@ def check_pred_dtype(y_pred: Array, xp: Namespace, mode: str) -> None:
         )
 
 
-def check_ignore_index(ignore_index: object, mode: str) -> None:
+def check_ignore_index(ignore_index: object, *, mode: str) -> None:
     if ignore_index is None:
         return
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
@@ -86,31 +154,12 @@ def check_ignore_index(ignore_index: object, mode: str) -> None:
         )
 
 
-def check_class_weights(class_weights: object, num_classes: int, mode: str) -> tuple[float, ...]:
-    """Validate ``class_weights`` (a length-C sequence or 1-D array) -> tuple of floats."""
-    try:
-        weights = tuple(float(w) for w in class_weights)  # type: ignore[attr-defined]
-    except TypeError as exc:
-        raise TypeError(
-            "`class_weights` must be a sequence (or 1-D array) of numbers, one per class, "
-            f"got {type(class_weights).__name__}"
-        ) from exc
-    if len(weights) != num_classes:
-        raise ValueError(
-            f"`class_weights` must have one entry per class: expected {num_classes} "
-            f"(the full class count, background included), got {len(weights)} (mode={mode!r})"
-        )
-    if not all(math.isfinite(w) and w >= 0 for w in weights):
-        raise ValueError(f"`class_weights` must be finite and >= 0, got {weights}")
-    return weights
-
-
 def should_check_values(*arrays: Array) -> bool:
     """Value checks run when enabled and every array is concrete (not traced/lazy)."""
     return is_concrete(*arrays) and get_option("validate")
 
 
-def check_finite_input(name: str, x: Array, xp: Namespace) -> None:
+def check_finite_input(name: str, x: Array, *, xp: Namespace) -> None:
     # max and min propagate NaN and expose ±inf: no full-size temporary, unlike isfinite(x)
     if not bool(xp.isfinite(xp.max(x)) & xp.isfinite(xp.min(x))):
         raise ValueError(
@@ -119,8 +168,8 @@ def check_finite_input(name: str, x: Array, xp: Namespace) -> None:
         )
 
 
-def check_unit_interval(name: str, x: Array, xp: Namespace, *, what: str,
-                        ignore_index: int | None = None) -> None:
+def check_unit_interval(name: str, x: Array, *, what: str, ignore_index: int | None = None,
+                        xp: Namespace) -> None:
     """Raise if ``x`` (float) has values outside [0, 1] other than ``ignore_index``."""
     outside = (x < 0) | (x > 1)
     if ignore_index is not None:
@@ -133,7 +182,7 @@ def check_unit_interval(name: str, x: Array, xp: Namespace, *, what: str,
         raise ValueError(f"`{name}` must hold {what} in [0, 1]{extra}; found {bad!r}")
 
 
-def check_labels_in_range(labels: Array, num_classes: int, ignore_index: int | None,
+def check_labels_in_range(labels: Array, num_classes: int, ignore_index: int | None, *,
                           xp: Namespace) -> None:
     """Raise if an integer label lies outside ``[0, num_classes)`` and is not ignored."""
     invalid = (labels < 0) | (labels >= num_classes)

@@ -1,20 +1,25 @@
-"""Inputs: validate, move the class axis, flatten space, activations, targets, ignore mask.
+"""Inputs: the one gate for shared keywords, layouts, activations, targets, ignore mask.
 
-Every loss starts with :func:`prepare`, which returns a :class:`Prepared`
-holding the scores as ``(N, C, S)`` (``S`` = product of the spatial sizes) in
-the compute dtype, and the target either as integer labels ``(N, S)`` (never
+Every public loss calls :func:`prepare` exactly once with its shared keywords
+(``mode``, ``from_logits``, ``class_axis``, ``ignore_index``, ``reduction``);
+it is the only place that checks them. It returns a :class:`Prepared` holding
+the scores as ``(N, C, S)`` (``S`` = product of the spatial sizes) in the
+compute dtype, and the target either as integer labels ``(N, S)`` (never
 expanded into a float one-hot) or as a float array ``(N, C, S)``, plus the
-ignore mask. Activations are computed on demand (call each once and keep the result).
+ignore mask and the reduction. Activations are computed on demand (call each
+once and keep the result).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import _checks
-from ._math import clamped_log, clamped_log1m, log_sigmoid, log_softmax, sigmoid, softmax
+from ._dispatch import log_sigmoid, log_softmax, sigmoid, softmax
+from ._math import clamped_log, clamped_log1m
 from ._namespace import Array, Namespace, compute_dtype, device, get_namespace
 
 __all__ = ["Prepared", "prepare"]
@@ -27,17 +32,17 @@ class Prepared:
     xp: Namespace
     mode: str
     from_logits: bool
+    reduction: str
     scores: Array  # (N, C, S), compute dtype
     labels: Array | None  # (N, S) integer class ids (multiclass), or None
     target: Array | None  # (N, C, S) float in [0, 1] (one-hot/soft/binary), or None
     mask: Array | None  # bool, (N, 1, S) or (N, C, S): True = element counts; None = all
     spatial_shape: tuple[int, ...]
-    pred_layout: tuple[int, ...]  # shape of y_pred with the class axis at 1
     class_axis: int  # normalised class axis of the original y_pred (-1 if binary added one)
 
     @property
     def num_classes(self) -> int:
-        return self.scores.shape[1]
+        return int(self.scores.shape[1])
 
     @property
     def dtype(self) -> Any:
@@ -48,7 +53,7 @@ class Prepared:
         xp, x = self.xp, self.scores
         if not self.from_logits:
             return x
-        return softmax(x, 1, xp) if self.mode == "multiclass" else sigmoid(x, xp)
+        return softmax(x, axis=1, xp=xp) if self.mode == "multiclass" else sigmoid(x, xp=xp)
 
     def log_probs(self) -> Array:
         """``log p`` ``(N, C, S)``, in log space when from logits (exact at ±1e4).
@@ -58,26 +63,33 @@ class Prepared:
         """
         xp, x = self.xp, self.scores
         if not self.from_logits:
-            return clamped_log(x, xp)
-        return log_softmax(x, 1, xp) if self.mode == "multiclass" else log_sigmoid(x, xp)
+            return clamped_log(x, xp=xp)
+        if self.mode == "multiclass":
+            return log_softmax(x, axis=1, xp=xp)
+        return log_sigmoid(x, xp=xp)
 
     def log_one_minus_probs(self) -> Array:
         """``log(1 − p)`` ``(N, C, S)`` for binary/multilabel (``log σ(−x)``)."""
         xp, x = self.xp, self.scores
-        return log_sigmoid(-x, xp) if self.from_logits else clamped_log1m(x, xp)
+        return log_sigmoid(-x, xp=xp) if self.from_logits else clamped_log1m(x, xp=xp)
 
-    def class_ids(self) -> Array:
-        """``arange(C)`` shaped ``(1, C, 1)`` on the labels' device (for label == class)."""
-        xp, labels = self.xp, self.labels
-        assert labels is not None
-        ids = xp.arange(self.num_classes, dtype=labels.dtype, device=device(labels))
-        return xp.reshape(ids, (1, self.num_classes, 1))
+    def indicator(self, labels: Array) -> Array:
+        """Bool ``(N, C, S)``: ``labels (N, S) == c`` and not ignored (no float one-hot)."""
+        xp, c = self.xp, self.num_classes
+        ids = xp.reshape(xp.arange(c, dtype=labels.dtype, device=device(labels)), (1, c, 1))
+        eq = labels[:, None, :] == ids
+        return eq if self.mask is None else eq & self.mask
 
     def label_indicator(self) -> Array:
-        """Bool ``(N, C, S)``: ``labels == c`` and not ignored (no float one-hot)."""
+        """:meth:`indicator` of the integer labels."""
         assert self.labels is not None
-        eq = self.labels[:, None, :] == self.class_ids()
-        return eq if self.mask is None else eq & self.mask
+        return self.indicator(self.labels)
+
+    def element_mask(self) -> Array | None:
+        """The mask of a per-element loss: ``(N, S)`` multiclass, ``(N, C, S)`` otherwise."""
+        if self.mask is None or self.mode != "multiclass":
+            return self.mask
+        return self.mask[:, 0, :]
 
     def unflatten(self, x: Array, channels: bool) -> Array:
         """Reshape a ``(N, [C,] S)`` map back to ``(N, [C,] *spatial)`` (class axis at 1)."""
@@ -85,140 +97,174 @@ class Prepared:
         shape = (n, x.shape[1], *self.spatial_shape) if channels else (n, *self.spatial_shape)
         return self.xp.reshape(x, shape)
 
-
-def _normalise_axis(axis: int, ndim: int, shape: tuple[int, ...]) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError(f"`class_axis` must be an int, got {type(axis).__name__}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"`class_axis`={axis} is out of range for `y_pred` of shape {shape}")
-    axis %= ndim
-    if axis == 0:
-        raise ValueError(
-            f"`class_axis` cannot be the batch axis 0 (y_pred shape {shape}); "
-            "use 1 for channels-first or -1 for channels-last data"
-        )
-    return axis
+    def restore_layout(self, x: Array) -> Array:
+        """A ``(N, C, S)`` map in ``y_pred``'s own shape and class axis."""
+        out = self.unflatten(x, channels=True)
+        if self.class_axis == -1:  # binary input without a channel axis
+            return out[:, 0, ...]
+        return out if self.class_axis == 1 else self.xp.moveaxis(out, 1, self.class_axis)
 
 
-def _shape_error(mode: str, y_pred: Array, y_true: Array, expected: str) -> ValueError:
-    return ValueError(
-        f"shape mismatch in mode={mode!r}: `y_pred` has shape {tuple(y_pred.shape)}, "
-        f"`y_true` has shape {tuple(y_true.shape)}; expected {expected}"
-    )
+# --------------------------------------------------------------------------- the gate
 
 
 def prepare(
     y_pred: Array,
     y_true: Array,
     *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
+    mode: str,
+    from_logits: bool,
+    class_axis: int,
+    ignore_index: int | None,
+    reduction: str,
+    caller: str,
+    modes: Sequence[str] = _checks.MODES,
+    reductions: Sequence[str] = _checks.REDUCTIONS,
+    alternative: str = "",
 ) -> Prepared:
-    """Validate a ``(y_pred, y_true)`` pair and bring it to canonical form.
+    """Check the shared keywords, validate ``(y_pred, y_true)``, bring them to canonical form.
 
-    See DESIGN §2 for the accepted layouts. Raises ``TypeError`` for mixed
-    namespaces and wrong dtypes and ``ValueError`` for shapes, options and
-    (on concrete arrays) out-of-range values.
+    ``caller`` names the public function in messages; ``modes`` and ``reductions``
+    are those it is defined for, ``alternative`` what to use instead for another mode.
+    Raises ``TypeError`` for mixed namespaces and wrong dtypes and ``ValueError`` for
+    shapes, options and (on concrete arrays) out-of-range values.
     """
     xp = get_namespace(y_pred, y_true, names=("y_pred", "y_true"))
     if y_true is None:
         raise TypeError("`y_true` must be an array, got None")
-    _checks.check_choice("mode", mode, _checks.MODES)
-    if not isinstance(from_logits, bool):
-        raise TypeError(f"`from_logits` must be a bool, got {type(from_logits).__name__}")
-    _checks.check_pred_dtype(y_pred, xp, mode)
-    _checks.check_ignore_index(ignore_index, mode)
+    _check_options(mode=mode, from_logits=from_logits, class_axis=class_axis,
+                   ignore_index=ignore_index, reduction=reduction, caller=caller,
+                   modes=modes, reductions=reductions, alternative=alternative)
+    _checks.check_pred_dtype(y_pred, mode=mode, xp=xp)
+    if xp.isdtype(y_true.dtype, "complex floating"):
+        raise TypeError(f"`y_true` must be real, got dtype {y_true.dtype}")
+    pred, axis = _pred_layout(y_pred, mode=mode, class_axis=class_axis, xp=xp)
+    true = _target_layout(y_pred, y_true, mode=mode, axis=axis, xp=xp)
+    n, c, *spatial = pred.shape
+    s = math.prod(spatial)
+    check_values = _checks.should_check_values(y_pred, y_true)
+    if check_values:
+        _check_pred_values(y_pred, from_logits=from_logits, xp=xp)
+    dtype = compute_dtype(y_pred.dtype, xp=xp)
+    scores = xp.reshape(xp.astype(pred, dtype, copy=False), (n, c, s))
+    if true.ndim == pred.ndim - 1:
+        labels = xp.reshape(true, (n, s))
+        if check_values:
+            _checks.check_labels_in_range(labels, c, ignore_index, xp=xp)
+        mask = None if ignore_index is None else (labels != ignore_index)[:, None, :]
+        target = None
+    else:
+        labels = None
+        target, mask = _dense_target(xp.reshape(true, (n, c, s)), mode=mode, dtype=dtype,
+                                     ignore_index=ignore_index, check_values=check_values,
+                                     xp=xp)
+    return Prepared(xp=xp, mode=mode, from_logits=from_logits, reduction=reduction,
+                    scores=scores, labels=labels, target=target, mask=mask,
+                    spatial_shape=tuple(spatial), class_axis=axis)
+
+
+def _check_options(*, mode: str, from_logits: bool, class_axis: int,
+                   ignore_index: int | None, reduction: str, caller: str,
+                   modes: Sequence[str], reductions: Sequence[str], alternative: str) -> None:
+    """The shared keywords, checked here and nowhere else."""
+    _checks.check_mode(mode, allowed=modes, caller=caller, alternative=alternative)
+    why = ("" if tuple(reductions) == _checks.REDUCTIONS else
+           f" ({caller} reduces its terms to scalars; 'none' would mix shapes)")
+    _checks.check_choice("reduction", reduction, reductions, why=why)
+    _checks.check_bool("from_logits", from_logits)
+    if isinstance(class_axis, bool) or not isinstance(class_axis, int):
+        raise TypeError(f"`class_axis` must be an int, got {type(class_axis).__name__}")
+    _checks.check_ignore_index(ignore_index, mode=mode)
+
+
+def _pred_layout(y_pred: Array, *, mode: str, class_axis: int,
+                 xp: Namespace) -> tuple[Array, int]:
+    """``y_pred`` with the class axis at 1, and its normalised class axis (-1: added)."""
     shape = tuple(y_pred.shape)
     ndim = len(shape)
     if ndim < 2:
         raise ValueError(
             f"`y_pred` must have a batch axis and at least one more axis, got shape {shape} "
-            f"(mode={mode!r})"
-        )
-    if xp.isdtype(y_true.dtype, "complex floating"):
-        raise TypeError(f"`y_true` must be real, got dtype {y_true.dtype}")
-    dtype = compute_dtype(xp, y_pred.dtype)
-    true_shape = tuple(y_true.shape)
-
-    # -- y_pred: class axis to 1 (binary without a channel axis gets one) --
+            f"(mode={mode!r})")
     if mode == "binary" and not (ndim >= 3 and shape[class_axis % ndim] == 1):
-        axis = -1
-        pred = xp.expand_dims(y_pred, axis=1)
+        return xp.expand_dims(y_pred, axis=1), -1  # (N, *spatial): no channel axis
+    if not -ndim <= class_axis < ndim:
+        raise ValueError(f"`class_axis`={class_axis} is out of range for `y_pred` of "
+                         f"shape {shape}")
+    axis = class_axis % ndim
+    if axis == 0:
+        raise ValueError(
+            f"`class_axis` cannot be the batch axis 0 (y_pred shape {shape}); "
+            "use 1 for channels-first or -1 for channels-last data")
+    if mode == "multiclass" and shape[axis] == 1:
+        raise ValueError(
+            f"mode='multiclass' needs at least 2 classes on axis {axis} but `y_pred` "
+            f"has shape {shape}; for a single foreground channel use mode='binary'")
+    return (y_pred if axis == 1 else xp.moveaxis(y_pred, axis, 1)), axis
+
+
+def _target_layout(y_pred: Array, y_true: Array, *, mode: str, axis: int,
+                   xp: Namespace) -> Array:
+    """``y_true`` laid out like the prediction: ``(N, C, *spatial)`` or labels ``(N, *spatial)``."""
+    shape, true_shape = tuple(y_pred.shape), tuple(y_true.shape)
+    if axis == -1:
         if true_shape != shape:
-            raise _shape_error(mode, y_pred, y_true, "`y_true` of the same shape as `y_pred`")
-        true = xp.expand_dims(y_true, axis=1)
-    else:
-        axis = _normalise_axis(class_axis, ndim, shape)
-        pred = y_pred if axis == 1 else xp.moveaxis(y_pred, axis, 1)
-        true = y_true
-        num_classes = shape[axis]
-        if mode == "multiclass" and num_classes == 1:
-            raise ValueError(
-                f"mode='multiclass' needs at least 2 classes on axis {axis} but `y_pred` "
-                f"has shape {shape}; for a single foreground channel use mode='binary'"
-            )
-        no_class = shape[:axis] + shape[axis + 1:]
-        if true_shape == shape:
-            true = true if axis == 1 else xp.moveaxis(true, axis, 1)
-            if mode == "multiclass" and not (
-                    xp.isdtype(true.dtype, "real floating") or true.dtype == xp.bool):
-                raise TypeError(
-                    f"in mode='multiclass' a `y_true` of `y_pred`'s shape {shape} must be a "
-                    f"float (or bool) one-hot / soft-label array, got dtype {true.dtype}; "
-                    f"integer class ids must have shape {no_class}"
-                )
-        elif true_shape == no_class and (mode == "binary" or (
-                mode == "multiclass" and xp.isdtype(true.dtype, "integral"))):
-            if mode == "binary":
-                true = xp.expand_dims(true, axis=1)
-        else:
-            if mode == "multiclass":
-                expected = (f"integer class ids of shape {no_class} or a one-hot/soft "
-                            f"array of shape {shape}")
-                if true_shape == no_class:
-                    raise TypeError(
-                        f"in mode='multiclass' a `y_true` of shape {no_class} holds class ids "
-                        f"and must have an integer dtype, got {true.dtype}"
-                    )
-            else:
-                expected = f"`y_true` of the same shape as `y_pred`, {shape}"
-            raise _shape_error(mode, y_pred, y_true, expected)
+            raise _shape_error(mode, shape, true_shape, "`y_true` of the same shape as `y_pred`")
+        return xp.expand_dims(y_true, axis=1)
+    no_class = shape[:axis] + shape[axis + 1:]
+    if true_shape == shape:
+        true = y_true if axis == 1 else xp.moveaxis(y_true, axis, 1)
+        if mode == "multiclass" and not (
+                xp.isdtype(true.dtype, "real floating") or true.dtype == xp.bool):
+            raise TypeError(
+                f"in mode='multiclass' a `y_true` of `y_pred`'s shape {shape} must be a "
+                f"float (or bool) one-hot / soft-label array, got dtype {true.dtype}; "
+                f"integer class ids must have shape {no_class}")
+        return true
+    if true_shape == no_class and mode == "binary":
+        return xp.expand_dims(y_true, axis=1)
+    if true_shape == no_class and mode == "multiclass":
+        if not xp.isdtype(y_true.dtype, "integral"):
+            raise TypeError(
+                f"in mode='multiclass' a `y_true` of shape {no_class} holds class ids "
+                f"and must have an integer dtype, got {y_true.dtype}")
+        return y_true
+    expected = (f"integer class ids of shape {no_class} or a one-hot/soft array of shape "
+                f"{shape}" if mode == "multiclass" else
+                f"`y_true` of the same shape as `y_pred`, {shape}")
+    if axis == 1 and len(shape) >= 3 and true_shape in (shape[:-1], shape):
+        expected += "; for channels-last data pass class_axis=-1"
+    raise _shape_error(mode, shape, true_shape, expected)
 
-    layout = tuple(pred.shape)
-    n, c = layout[0], layout[1]
-    spatial = layout[2:]
-    s = math.prod(spatial)
-    check_values = _checks.should_check_values(y_pred, y_true)
-    if check_values:
-        _checks.check_finite_input("y_pred", y_pred, xp)
-        if not from_logits:
-            _checks.check_unit_interval("y_pred", y_pred, xp, what="probabilities "
-                                        "(from_logits=False)")
 
-    scores = xp.reshape(xp.astype(pred, dtype, copy=False), (n, c, s))
-    labels = target = mask = None
-    if true.ndim == pred.ndim - 1:  # integer class ids (multiclass)
-        labels = xp.reshape(true, (n, s))
-        if check_values:
-            _checks.check_labels_in_range(labels, c, ignore_index, xp)
-        if ignore_index is not None:
-            mask = (labels != ignore_index)[:, None, :]
+def _shape_error(mode: str, shape: tuple[int, ...], true_shape: tuple[int, ...],
+                 expected: str) -> ValueError:
+    return ValueError(
+        f"shape mismatch in mode={mode!r}: `y_pred` has shape {shape}, "
+        f"`y_true` has shape {true_shape}; expected {expected}")
+
+
+def _check_pred_values(y_pred: Array, *, from_logits: bool, xp: Namespace) -> None:
+    _checks.check_finite_input("y_pred", y_pred, xp=xp)
+    if not from_logits:
+        _checks.check_unit_interval("y_pred", y_pred, what="probabilities (from_logits=False)",
+                                    xp=xp)
+
+
+def _dense_target(raw: Array, *, mode: str, dtype: Any, ignore_index: int | None,
+                  check_values: bool, xp: Namespace) -> tuple[Array, Array | None]:
+    """A ``(N, C, S)`` one-hot/soft/binary target in ``dtype``, zero where ignored, and the mask."""
+    if check_values and raw.dtype != xp.bool:
+        _checks.check_unit_interval("y_true", xp.astype(raw, dtype), what="target values",
+                                    ignore_index=ignore_index, xp=xp)
+    target = xp.astype(raw, dtype, copy=False)
+    if ignore_index is None:
+        return target, None
+    c = target.shape[1]
+    if mode != "multiclass":
+        mask = raw != ignore_index
+    elif 0 <= ignore_index < c:
+        mask = target[:, ignore_index:ignore_index + 1, :] != 1
     else:
-        raw = xp.reshape(true, (n, c, s))
-        if check_values and true.dtype != xp.bool:
-            _checks.check_unit_interval("y_true", xp.astype(raw, dtype), xp,
-                                        what="target values", ignore_index=ignore_index)
-        target = xp.astype(raw, dtype, copy=False)
-        if ignore_index is not None:
-            if mode != "multiclass":
-                mask = raw != ignore_index
-            elif 0 <= ignore_index < c:
-                mask = (target[:, ignore_index:ignore_index + 1, :] != 1)
-            else:
-                mask = xp.sum(target, axis=1, keepdims=True) != 0
-            target = xp.where(mask, target, xp.zeros_like(target))
-    return Prepared(xp=xp, mode=mode, from_logits=from_logits, scores=scores, labels=labels,
-                    target=target, mask=mask, spatial_shape=spatial, pred_layout=layout,
-                    class_axis=axis)
+        mask = xp.sum(target, axis=1, keepdims=True) != 0
+    return xp.where(mask, target, xp.zeros_like(target)), mask

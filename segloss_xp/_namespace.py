@@ -1,8 +1,9 @@
 """The one place that touches ``array_api_compat``.
 
 Namespace detection (with a clear error for mixed namespaces), device lookup,
-the dtype policy (half precision accumulates in float32), and detection of
-traced / lazy arrays on which value checks must not run.
+the dtype policy (half precision accumulates in float32), the library an array
+or namespace belongs to, and detection of traced / lazy arrays on which value
+checks must not run.
 """
 
 from __future__ import annotations
@@ -24,11 +25,8 @@ __all__ = [
     "get_namespace",
     "is_array",
     "is_concrete",
-    "is_dask",
-    "is_jax",
-    "is_torch",
+    "library",
     "library_name",
-    "native_nn",
 ]
 
 
@@ -38,6 +36,25 @@ def library_name(x: object) -> str:
         return "None"
     module = type(x).__module__.split(".")[0]
     return {"jaxlib": "jax", "builtins": type(x).__name__}.get(module, module)
+
+
+def library(xp: Namespace) -> str:
+    """``"torch"``, ``"jax"``, ``"dask"``, ``"cupy"``, ``"numpy"`` or ``"other"``.
+
+    The key of the per-operation delegation table (``_dispatch``) and of the
+    declared capabilities (``_capabilities``).
+    """
+    if compat.is_torch_namespace(xp):
+        return "torch"
+    if compat.is_jax_namespace(xp):
+        return "jax"
+    if compat.is_dask_namespace(xp):
+        return "dask"
+    if compat.is_cupy_namespace(xp):
+        return "cupy"
+    if compat.is_numpy_namespace(xp):
+        return "numpy"
+    return "other"
 
 
 def get_namespace(*arrays: object, names: tuple[str, ...] = ()) -> Namespace:
@@ -79,44 +96,17 @@ def device(x: Array) -> Any:
 
 def is_array(x: object) -> bool:
     """True for an array of any supported library (not a list or tuple of them)."""
-    return compat.is_array_api_obj(x)
+    return bool(compat.is_array_api_obj(x))
 
 
-def is_torch(xp: Namespace) -> bool:
-    return compat.is_torch_namespace(xp)
-
-
-def is_jax(xp: Namespace) -> bool:
-    return compat.is_jax_namespace(xp)
-
-
-def is_dask(xp: Namespace) -> bool:
-    return compat.is_dask_namespace(xp)
-
-
-def compute_dtype(xp: Namespace, dtype: Any) -> Any:
+def compute_dtype(dtype: Any, *, xp: Namespace) -> Any:
     """Accumulation / result dtype: float64 stays float64, everything else is float32."""
     return xp.float64 if dtype == xp.float64 else xp.float32
 
 
-def as_like(value: Any, ref: Array, xp: Namespace, dtype: Any = None) -> Array:
+def as_like(value: Any, ref: Array, *, xp: Namespace, dtype: Any = None) -> Array:
     """``value`` as an array on ``ref``'s device (and ``ref``'s dtype unless given)."""
     return xp.asarray(value, dtype=ref.dtype if dtype is None else dtype, device=device(ref))
-
-
-def native_nn(xp: Namespace) -> tuple[str, Any] | None:
-    """The framework's fused activations, when it has them (the native fast path).
-
-    ``("torch", torch.nn.functional)`` or ``("jax", jax.nn)``; ``None`` for every other
-    namespace, which then uses the standard-only building blocks of ``_math``. Fused
-    softmax/log-softmax/sigmoid are one kernel (and one backward) instead of ~6
-    elementwise passes with a full-size temporary each.
-    """
-    if compat.is_torch_namespace(xp):
-        return "torch", sys.modules["torch"].nn.functional
-    if compat.is_jax_namespace(xp):
-        return "jax", sys.modules["jax"].nn
-    return None
 
 
 def is_concrete(*arrays: Array) -> bool:

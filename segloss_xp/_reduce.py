@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import _checks
 from ._math import safe_divide
 from ._namespace import Array, Namespace, as_like
 
@@ -26,24 +25,20 @@ def select_classes(x: Array, include_background: bool) -> Array:
     if x.shape[-1] < 2:
         raise ValueError(
             "include_background=False would drop the only class; it applies to "
-            "multiclass/multilabel outputs with at least 2 classes"
-        )
+            "multiclass/multilabel outputs with at least 2 classes")
     return x[..., 1:]
 
 
-def apply_class_weights(loss: Array, class_weights: Sequence[float] | None,
-                        include_background: bool, num_classes: int, mode: str,
-                        xp: Namespace) -> Array:
-    """Multiply the per-class loss (last axis) by ``class_weights`` (length C)."""
-    if class_weights is None:
+def apply_class_weights(loss: Array, weights: Sequence[float] | None, *,
+                        include_background: bool, xp: Namespace) -> Array:
+    """Multiply the per-class loss (last axis) by checked, length-C ``weights``."""
+    if weights is None:
         return loss
-    weights = _checks.check_class_weights(class_weights, num_classes, mode)
-    if not include_background:
-        weights = weights[1:]
-    return loss * as_like(weights, loss, xp)
+    kept = weights if include_background else weights[1:]
+    return loss * as_like(kept, loss, xp=xp)
 
 
-def reduce_table(loss: Array, reduction: str, xp: Namespace) -> Array:
+def reduce_table(loss: Array, reduction: str, *, xp: Namespace) -> Array:
     """Mean / sum over every entry, or the table itself for ``"none"``."""
     if reduction == "mean":
         return xp.mean(loss)
@@ -52,7 +47,7 @@ def reduce_table(loss: Array, reduction: str, xp: Namespace) -> Array:
     return loss
 
 
-def reduce_elements(loss: Array, mask: Array | None, reduction: str, xp: Namespace,
+def reduce_elements(loss: Array, mask: Array | None, reduction: str, *, xp: Namespace,
                     denominator: Array | None = None) -> Array:
     """Reduce a per-element loss map; masked elements count for nothing.
 
@@ -70,6 +65,6 @@ def reduce_elements(loss: Array, mask: Array | None, reduction: str, xp: Namespa
     if denominator is None:
         if mask is None:
             return xp.mean(loss)
-        count = xp.astype(xp.count_nonzero(xp.broadcast_to(mask, loss.shape)), loss.dtype)
-        denominator = count
-    return safe_divide(total, denominator, 0.0, xp)
+        denominator = xp.astype(xp.count_nonzero(xp.broadcast_to(mask, loss.shape)),
+                                loss.dtype)
+    return safe_divide(total, denominator, fill=0.0, xp=xp)

@@ -1,13 +1,13 @@
 """Compound losses: a region term plus a pixel term, and deep supervision.
 
-``dice_ce_loss`` (MONAI's ``DiceCELoss``), ``bce_dice_loss`` (binary cross
-entropy + Dice), ``combo_loss`` (Taghanaki et al. 2019) and
-``deep_supervision`` (a weighted sum of one loss over the outputs of a
-multi-scale network, the target resampled to each output by nearest-neighbour
-index selection). The terms are the library's own losses
-(:func:`~segloss_xp.region.dice_loss` statistics,
-:func:`~segloss_xp.pixel.cross_entropy`,
-:func:`~segloss_xp.pixel.balanced_cross_entropy`); nothing is reimplemented.
+``dice_ce_loss`` (MONAI's ``DiceCELoss``), ``dice_focal_loss`` (MONAI's
+``DiceFocalLoss``), ``bce_dice_loss`` (binary cross entropy + Dice),
+``combo_loss`` (Taghanaki et al. 2019) and ``deep_supervision`` (a weighted sum
+of one loss over the outputs of a multi-scale network, the target resampled to
+each output by nearest-neighbour index selection). The terms are the library's
+own (``region.region_term``, ``pixel.cross_entropy_term``, ``pixel.focal_term``,
+``pixel.balanced_cross_entropy_term``) on one shared ``prepare``; nothing is
+reimplemented.
 
 The two terms of a compound loss have different natural shapes ((N, C) per
 image and class for Dice, per element for cross entropy), so compound losses
@@ -19,94 +19,49 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from . import _checks
+from ._capabilities import declare
+from ._checks import ClassWeights, Mode, ScalarReduction, SigmoidMode, Weights
+from ._formulas import dice_ratio
 from ._inputs import Prepared, prepare
 from ._namespace import Array, Namespace, device, get_namespace, is_array
 from ._reduce import reduce_table
 from ._stats import soft_statistics
-from .pixel import _balanced_cross_entropy, _cross_entropy
-from .region import region_loss_from_stats
+from .pixel import balanced_cross_entropy_term, cross_entropy_term, focal_term
+from .region import region_term
 
-__all__ = ["bce_dice_loss", "combo_loss", "deep_supervision", "dice_ce_loss"]
-
-_COMPOUND_REDUCTIONS = ("mean", "sum")
-
-
-def _check_reduction(reduction: str, name: str) -> None:
-    if reduction not in _COMPOUND_REDUCTIONS:
-        raise ValueError(
-            f"`reduction` must be 'mean' or 'sum' for {name}, got {reduction!r}; 'none' is "
-            "not supported because the Dice term is per (image, class) and the "
-            "cross-entropy term per element (call the two losses separately instead)"
-        )
+__all__ = ["bce_dice_loss", "combo_loss", "deep_supervision", "dice_ce_loss",
+           "dice_focal_loss"]
 
 
-def _prepare_both(y_pred: Array, y_true: Array, *, mode: str, from_logits: bool,
-                  class_axis: int, ignore_index: int | None,
-                  class_weights: Sequence[float] | None) -> Prepared:
-    """One validation and layout pass shared by the Dice and the cross-entropy terms."""
+def _compound(y_pred: Array, y_true: Array, *, mode: str, from_logits: bool,
+              class_axis: int, ignore_index: int | None, reduction: str, caller: str,
+              modes: Sequence[str] = _checks.MODES, alternative: str = "",
+              **lambdas: float) -> tuple[Prepared, list[float]]:
+    """One ``prepare`` for both terms (scalar reductions only) and the checked term weights."""
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                       class_axis=class_axis, ignore_index=ignore_index)
-    if class_weights is not None:
-        _checks.check_class_weights(class_weights, prepared.num_classes, mode)
-    return prepared
+                       class_axis=class_axis, ignore_index=ignore_index, reduction=reduction,
+                       caller=caller, modes=modes, reductions=_checks.SCALAR_REDUCTIONS,
+                       alternative=alternative)
+    return prepared, [_checks.check_nonnegative(k, v) for k, v in lambdas.items()]
 
 
-def _dice_term(prepared: Prepared, *, class_weights: Sequence[float] | None,
-               include_background: bool, smooth: float, squared: bool, batch: bool,
-               soft_label: bool, reduction: str) -> Array:
-    """``dice_loss`` with its ``"mean"``/``"sum"`` reduction, on prepared inputs."""
-    stats = soft_statistics(prepared, squared=squared, soft_label=soft_label,
-                            batch_pooled=batch)
-    return region_loss_from_stats(
-        stats, kind="dice", smooth=smooth, class_weights=class_weights,
-        include_background=include_background or prepared.mode == "binary",
-        reduction=reduction)
-
-
+@declare("compound")
 def dice_ce_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    class_weights: Sequence[float] | None = None,
-    include_background: bool = True,
-    smooth: float = 1e-5,
-    squared: bool = False,
-    batch: bool = False,
-    soft_label: bool = False,
-    pos_weight: float | Sequence[float] | None = None,
-    label_smoothing: float = 0.0,
-    lambda_dice: float = 1.0,
-    lambda_ce: float = 1.0,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    include_background: bool = True, smooth: float = 1e-5, squared: bool = False,
+    batch: bool = False, soft_label: bool = False,
+    pos_weight: Weights = None, label_smoothing: float = 0.0, lambda_dice: float = 1.0,
+    lambda_ce: float = 1.0, reduction: ScalarReduction = "mean",
 ) -> Array:
     """Dice + cross entropy, ``λ_dice · dice_loss + λ_ce · cross_entropy`` (MONAI ``DiceCELoss``).
 
     Parameters
     ----------
-    y_pred : array
-        Real floating scores ``(N, C, *spatial)`` (class axis at ``class_axis``);
-        binary mode also accepts ``(N, *spatial)``. Logits unless ``from_logits=False``.
-    y_true : array
-        Multiclass: integer class ids ``(N, *spatial)`` or a one-hot / soft-label float
-        array of ``y_pred``'s shape. Binary / multilabel: ``y_pred``'s shape, values in
-        [0, 1].
-    mode : {"multiclass", "binary", "multilabel"}
-        Multiclass: softmax Dice + softmax cross entropy. Binary / multilabel: sigmoid
-        Dice + binary cross entropy with logits.
-    from_logits : bool
-        ``False`` means ``y_pred`` are probabilities (the CE then uses their logarithm).
-    class_axis : int
-        Class axis of ``y_pred`` (``-1`` for channels-last data).
-    ignore_index : int, optional
-        Elements with this label count in neither term (MONAI's ``DiceCELoss`` has no
-        ``ignore_index``).
+    %(inputs)s
     class_weights : sequence of float, optional
         **Full length C** (background included) in every case. The CE uses all C
         (torch ``weight``: the weighted mean divides by the sum of the targets'
@@ -117,12 +72,10 @@ def dice_ce_loss(
     include_background : bool
         If False, class 0 is dropped from the Dice term only; the CE always covers
         every class (MONAI).
-    smooth : float
-        Dice smoothing, added once to numerator and denominator (MONAI
-        ``smooth_nr = smooth_dr = smooth``).
-    squared, batch, soft_label : bool
-        Passed to the Dice term (see :func:`~segloss_xp.region.dice_loss`; MONAI
-        ``squared_pred``, ``batch``; ``soft_label`` is not in MONAI's ``DiceCELoss``).
+    %(smooth)s
+    %(squared)s
+    %(batch)s
+    %(soft_label)s
     pos_weight : float or sequence of float, optional
         Binary / multilabel only: multiplies the positive term of the BCE (torch
         ``pos_weight``). See Notes for MONAI's binary ``weight``.
@@ -130,21 +83,11 @@ def dice_ce_loss(
         Passed to the CE (torch semantics, ``q(1 − ε) + ε/C``; binary ``y(1 − ε) + ε/2``).
     lambda_dice, lambda_ce : float
         Non-negative weights of the two terms.
-    reduction : {"mean", "sum"}
-        Applied to each term before they are added. ``"none"`` raises ``ValueError``
-        (the terms have different shapes, as in MONAI).
+    %(reduction_compound)s
 
-    Returns
-    -------
-    array
-        Scalar, float32 for half/single precision and float64 for float64 inputs, in
-        the input's namespace and device.
+    %(returns_scalar)s
 
-    Raises
-    ------
-    ValueError
-        ``reduction="none"``, negative ``lambda_*``, wrong ``class_weights`` length,
-        and the input errors of :func:`~segloss_xp.region.dice_loss`.
+    %(raises)s
 
     Notes
     -----
@@ -154,11 +97,10 @@ def dice_ce_loss(
     lambda_ce=lc, label_smoothing=ε, reduction=r)(x, y[:, None])`` equals
     ``dice_ce_loss(x, y, include_background=ib, smooth=s, squared=sq, batch=b,
     class_weights=w, lambda_dice=ld, lambda_ce=lc, label_smoothing=ε, reduction=r)``.
-    Binary (one channel): MONAI passes ``weight`` to the BCE as ``pos_weight`` *and*
-    multiplies the Dice by it; we keep the two meanings apart (``class_weights``
-    multiplies, in both terms; ``pos_weight`` weighs positives in the BCE), so MONAI's
-    binary ``weight=w`` is not one keyword here (it is ``dice_loss(class_weights=[w])
-    + cross_entropy(pos_weight=w)``). Without weights the two agree.
+    Binary (one channel): MONAI passes ``weight`` to the BCE as ``pos_weight``, and its
+    ``DiceLoss`` ignores ``weight`` when there is one channel, so
+    ``DiceCELoss(weight=[w], sigmoid=True)`` is
+    ``dice_ce_loss(x, y, mode="binary", pos_weight=w)``.
 
     References
     ----------
@@ -173,36 +115,97 @@ def dice_ce_loss(
     >>> round(float(dice_ce_loss(logits, labels)), 6)
     0.000671
     """
-    _check_reduction(reduction, "dice_ce_loss")
-    lambda_dice = _checks.check_nonnegative("lambda_dice", lambda_dice)
-    lambda_ce = _checks.check_nonnegative("lambda_ce", lambda_ce)
-    prepared = _prepare_both(y_pred, y_true, mode=mode, from_logits=from_logits,
-                             class_axis=class_axis, ignore_index=ignore_index,
-                             class_weights=class_weights)
-    dice = _dice_term(prepared, class_weights=class_weights,
-                      include_background=include_background, smooth=smooth, squared=squared,
-                      batch=batch, soft_label=soft_label, reduction=reduction)
-    ce = _cross_entropy(prepared, y_pred, class_weights=class_weights, pos_weight=pos_weight,
-                        label_smoothing=label_smoothing, pixel_weights=None,
-                        reduction=reduction)
-    return lambda_dice * dice + lambda_ce * ce
+    prepared, (l_dice, l_ce) = _compound(
+        y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+        ignore_index=ignore_index, reduction=reduction, caller="dice_ce_loss",
+        lambda_dice=lambda_dice, lambda_ce=lambda_ce)
+    dice = region_term(prepared, "dice", class_weights=class_weights, batch=batch,
+                       include_background=include_background, squared=squared,
+                       soft_label=soft_label, smooth=smooth)
+    ce = cross_entropy_term(prepared, class_weights=class_weights, pos_weight=pos_weight,
+                            label_smoothing=label_smoothing, pixel_weights=None)
+    return l_dice * dice + l_ce * ce
 
 
+@declare("compound")
+def dice_focal_loss(
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    include_background: bool = True, smooth: float = 1e-5, squared: bool = False,
+    batch: bool = False, gamma: float = 2.0,
+    alpha: Weights = None, lambda_dice: float = 1.0, lambda_focal: float = 1.0,
+    reduction: ScalarReduction = "mean",
+) -> Array:
+    """Dice + focal, ``λ_dice · dice_loss + λ_focal · focal_loss`` (MONAI ``DiceFocalLoss``).
+
+    Parameters
+    ----------
+    %(inputs)s
+    class_weights : sequence of float, optional
+        Length C (background included), multiplying each class's loss in both terms;
+        the Dice term drops entry 0 with class 0 when ``include_background=False``.
+    include_background : bool
+        If False, class 0 is left out of both terms (MONAI): the Dice term drops it; the
+        multiclass focal term weights class 0 by 0 (the softmax still runs over every
+        class and the mean over every counted pixel), the multilabel focal term drops
+        channel 0 (its mean runs over the other channels). No effect in binary mode.
+    %(smooth)s
+    %(squared)s
+    %(batch)s
+    gamma : float
+        Focusing exponent of the focal term (``γ >= 0``).
+    alpha : float or sequence of float, optional
+        The focal term's α (see :func:`~segloss_xp.pixel.focal_loss`).
+    lambda_dice, lambda_focal : float
+        Non-negative weights of the two terms.
+    %(reduction_compound)s
+
+    %(returns_scalar)s
+
+    %(raises)s
+
+    Notes
+    -----
+    The focal term is the softmax focal in multiclass mode and the sigmoid focal in
+    binary/multilabel mode. MONAI's ``DiceFocalLoss`` always uses the sigmoid focal,
+    even with ``softmax=True``: ``DiceFocalLoss(softmax=True, to_onehot_y=True)`` is
+    ``dice_loss(x, y) + focal_loss(x, one_hot(y), mode="multilabel")``. MONAI's softmax
+    focal divides its mean by ``N·C·spatial`` (ours by the counted pixels) and, without
+    background, renormalises the softmax over the foreground classes; a sequence
+    ``alpha`` in sigmoid mode is MONAI's ``pos_weight``-like weight of positives only,
+    ours is α for positives and 1 − α for negatives. The witness tests state each
+    keyword mapping.
+
+    References
+    ----------
+    MONAI ``DiceFocalLoss``; Zhu et al., "AnatomyNet", Medical Physics 2019 (Dice +
+    focal); Lin et al., "Focal loss for dense object detection", ICCV 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits = np.array([[[1.0, -2.0, 0.5], [-1.0, 2.0, 1.5]]])  # (N=1, C=2, S=3)
+    >>> round(float(dice_focal_loss(logits, np.array([[0, 1, 1]]), gamma=1.0)), 6)
+    0.1799
+    """
+    prepared, (l_dice, l_focal) = _compound(
+        y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+        ignore_index=ignore_index, reduction=reduction, caller="dice_focal_loss",
+        lambda_dice=lambda_dice, lambda_focal=lambda_focal)
+    dice = region_term(prepared, "dice", class_weights=class_weights, batch=batch,
+                       include_background=include_background, squared=squared, smooth=smooth)
+    focal = focal_term(prepared, gamma=gamma, alpha=alpha, class_weights=class_weights,
+                       pos_weight=None, include_background=include_background)
+    return l_dice * dice + l_focal * focal
+
+
+@declare("compound")
 def bce_dice_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "binary",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    class_weights: Sequence[float] | None = None,
-    include_background: bool = True,
-    smooth: float = 1e-5,
-    pos_weight: float | Sequence[float] | None = None,
+    y_pred: Array, y_true: Array, *, mode: SigmoidMode = "binary", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    include_background: bool = True, smooth: float = 1e-5, pos_weight: Weights = None,
     lambda_bce: float = 1.0,
-    lambda_dice: float = 1.0,
-    reduction: str = "mean",
+    lambda_dice: float = 1.0, reduction: ScalarReduction = "mean",
 ) -> Array:
     """Binary cross entropy + soft Dice, ``λ_bce · BCE + λ_dice · dice_loss``.
 
@@ -212,38 +215,20 @@ def bce_dice_loss(
 
     Parameters
     ----------
-    y_pred : array
-        Real floating logits (or probabilities with ``from_logits=False``),
-        ``(N, 1, *spatial)`` or ``(N, *spatial)`` (binary), ``(N, C, *spatial)``
-        (multilabel; class axis at ``class_axis``).
-    y_true : array
-        ``y_pred``'s shape, values in [0, 1] (bool, int or float; soft labels allowed).
-    mode : {"binary", "multilabel"}
-        ``"multiclass"`` raises ``ValueError`` (use :func:`dice_ce_loss`).
-    from_logits : bool
-        Sigmoid inside (BCE in its stable log-space form); ``False``: probabilities.
-    class_axis : int
-        Class axis of ``y_pred`` (multilabel, ``-1`` for channels-last data).
-    ignore_index : int, optional
-        Target value marking elements that count in neither term (not 0 or 1).
+    %(inputs_sigmoid)s
     class_weights : sequence of float, optional
         Length C; multiply each channel's BCE and Dice (Dice drops entry 0 with
         channel 0 when ``include_background=False``).
     include_background : bool
         Multilabel: drop channel 0 from the Dice term (the BCE keeps every channel).
-    smooth : float
-        Dice smoothing, added once to numerator and denominator.
+    %(smooth)s
     pos_weight : float or sequence of float, optional
         Weight of the positive term of the BCE (torch ``pos_weight``; the seeds' WCE β).
     lambda_bce, lambda_dice : float
         Non-negative weights of the two terms.
-    reduction : {"mean", "sum"}
-        Applied to each term before adding; ``"none"`` raises ``ValueError``.
+    %(reduction_compound)s
 
-    Returns
-    -------
-    array
-        Scalar in the input's namespace and device (float32, or float64 for float64).
+    %(returns_scalar)s
 
     Examples
     --------
@@ -253,37 +238,23 @@ def bce_dice_loss(
     >>> round(float(bce_dice_loss(logits, target)), 6)
     0.084583
     """
-    if mode not in ("binary", "multilabel"):
-        raise ValueError(
-            f"bce_dice_loss takes mode='binary' or 'multilabel' (sigmoid outputs), got "
-            f"mode={mode!r}; for softmax outputs use dice_ce_loss"
-        )
-    _check_reduction(reduction, "bce_dice_loss")
-    lambda_bce = _checks.check_nonnegative("lambda_bce", lambda_bce)
-    lambda_dice = _checks.check_nonnegative("lambda_dice", lambda_dice)
-    prepared = _prepare_both(y_pred, y_true, mode=mode, from_logits=from_logits,
-                             class_axis=class_axis, ignore_index=ignore_index,
-                             class_weights=class_weights)
-    dice = _dice_term(prepared, class_weights=class_weights,
-                      include_background=include_background, smooth=smooth, squared=False,
-                      batch=False, soft_label=False, reduction=reduction)
-    bce = _cross_entropy(prepared, y_pred, class_weights=class_weights, pos_weight=pos_weight,
-                         label_smoothing=0.0, pixel_weights=None, reduction=reduction)
-    return lambda_bce * bce + lambda_dice * dice
+    prepared, (l_bce, l_dice) = _compound(
+        y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+        ignore_index=ignore_index, reduction=reduction, caller="bce_dice_loss",
+        modes=_checks.SIGMOID_MODES, alternative="for softmax outputs use dice_ce_loss",
+        lambda_bce=lambda_bce, lambda_dice=lambda_dice)
+    dice = region_term(prepared, "dice", class_weights=class_weights, batch=False,
+                       include_background=include_background, smooth=smooth)
+    bce = cross_entropy_term(prepared, class_weights=class_weights, pos_weight=pos_weight,
+                             label_smoothing=0.0, pixel_weights=None)
+    return l_bce * bce + l_dice * dice
 
 
+@declare("compound")
 def combo_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "binary",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    alpha: float = 0.5,
-    beta: float = 0.5,
-    smooth: float = 1.0,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: SigmoidMode = "binary", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, alpha: float = 0.5,
+    beta: float = 0.5, smooth: float = 1.0, reduction: ScalarReduction = "mean",
 ) -> Array:
     """Combo loss (Taghanaki et al. 2019): ``α · L_mbce − (1 − α) · Dice``.
 
@@ -295,24 +266,7 @@ def combo_loss(
 
     Parameters
     ----------
-    y_pred : array
-        Real floating scores (logits unless ``from_logits=False``): binary
-        ``(N, 1, *spatial)`` or ``(N, *spatial)``; multilabel ``(N, C, *spatial)`` with
-        the class axis at ``class_axis``.
-    y_true : array
-        ``y_pred``'s shape, values in [0, 1] (bool, int or float).
-    mode : {"binary", "multilabel"}
-        Sigmoid outputs, as in the paper's released code. For several organs use
-        ``"multilabel"`` with one-hot targets (one sigmoid channel per organ);
-        ``"multiclass"`` raises ``ValueError`` (the β-weighted BCE is not defined on
-        softmax outputs here).
-    from_logits : bool
-        Activation inside, logs in log space (no clipping needed); ``False``:
-        probabilities.
-    class_axis : int
-        Class axis of ``y_pred`` (``-1`` for channels-last data).
-    ignore_index : int, optional
-        Elements with this label (target value) count in neither term.
+    %(inputs_sigmoid)s
     alpha : float in [0, 1]
         Weight of the cross entropy; ``1 − α`` weighs the Dice score (paper: α = 0.5
         in the released code).
@@ -322,17 +276,14 @@ def combo_loss(
     smooth : float
         Dice smoothing added once to numerator and denominator; default 1, the value
         of the authors' released Keras code (``smooth = 1``).
-    reduction : {"mean", "sum"}
-        ``"mean"``: mean cross entropy over counted elements and mean Dice score over
-        (image, class); ``"sum"``: the sums. ``"none"`` raises ``ValueError``.
+    %(reduction_compound)s
 
-    Returns
-    -------
-    array
-        Scalar in the input's namespace and device (float32, or float64 for float64).
+    %(returns_scalar)s
 
     Notes
     -----
+    * For several organs use ``mode="multilabel"`` with one-hot targets (one sigmoid
+      channel per organ), as the paper's released code does.
     * The paper's Eq. (3) sums the Dice over the K classes; we average over (image,
       class), identical for one binary image and independent of K and N otherwise.
       Statistics are per image, where the released code pools the whole batch into one
@@ -357,23 +308,17 @@ def combo_loss(
     >>> round(float(combo_loss(probs, target, from_logits=False)), 6)
     -0.380402
     """
-    if mode not in ("binary", "multilabel"):
-        raise ValueError(
-            f"combo_loss takes mode='binary' or 'multilabel' (sigmoid outputs), got "
-            f"mode={mode!r}; for several classes use mode='multilabel' with one-hot targets")
-    _check_reduction(reduction, "combo_loss")
-    alpha = _checks.check_nonnegative("alpha", alpha)
-    beta = _checks.check_nonnegative("beta", beta)
-    for name, value in (("alpha", alpha), ("beta", beta)):
-        if value > 1:
-            raise ValueError(f"`{name}` must lie in [0, 1], got {value!r}")
-    smooth = _checks.check_nonnegative("smooth", smooth)
-    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                       class_axis=class_axis, ignore_index=ignore_index)
-    table = region_loss_from_stats(soft_statistics(prepared), kind="dice", smooth=smooth,
-                                   reduction="none")
-    dice = reduce_table(1 - table, reduction, prepared.xp)
-    mbce = _balanced_cross_entropy(prepared, beta=beta, reduction=reduction)
+    alpha = _checks.check_unit("alpha", alpha)
+    prepared, _ = _compound(
+        y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+        ignore_index=ignore_index, reduction=reduction, caller="combo_loss",
+        modes=_checks.SIGMOID_MODES, alternative="for several classes use "
+        "mode='multilabel' with one-hot targets")
+    inter, pred, true = soft_statistics(prepared)
+    score = dice_ratio(inter, pred, true, smooth=_checks.check_nonnegative("smooth", smooth),
+                       xp=prepared.xp)
+    dice = reduce_table(score, reduction, xp=prepared.xp)
+    mbce = balanced_cross_entropy_term(prepared, beta=beta)
     return alpha * mbce - (1 - alpha) * dice
 
 
@@ -383,8 +328,8 @@ def combo_loss(
 _SAMPLINGS = ("nearest", "nearest-exact")
 
 
-def _source_indices(size_in: int, size_out: int, sampling: str, xp: Namespace,
-                    dev: Any) -> Array:
+def _source_indices(size_in: int, size_out: int, sampling: str, *, dev: Any,
+                    xp: Namespace) -> Array:
     """int64 indices ``(size_out,)`` into an axis of length ``size_in`` (exact integers)."""
     i = xp.arange(size_out, dtype=xp.int64, device=dev)
     if sampling == "nearest":  # floor(i · in / out): torch "nearest", x[::k] for ratio k
@@ -395,7 +340,7 @@ def _source_indices(size_in: int, size_out: int, sampling: str, xp: Namespace,
 
 
 def _resample_target(y_true: Array, pred: Array, class_axis: int, sampling: str,
-                     scale: int, xp: Namespace) -> Array:
+                     scale: int, *, xp: Namespace) -> Array:
     """``y_true`` brought to ``pred``'s spatial shape by nearest-neighbour index selection."""
     pred_shape, true_shape = tuple(pred.shape), tuple(y_true.shape)
     if y_true.ndim == pred.ndim:
@@ -426,18 +371,19 @@ def _resample_target(y_true: Array, pred: Array, class_axis: int, sampling: str,
                 f"deep_supervision: prediction {scale} of shape {pred_shape} is larger than "
                 f"`y_true` of shape {true_shape} on axis {axis} ({size_out} > {size_in}); "
                 "targets are only downsampled (give the highest-resolution target)")
-        index = _source_indices(size_in, size_out, sampling, xp, device(y_true))
+        index = _source_indices(size_in, size_out, sampling, dev=device(y_true), xp=xp)
         out = xp.take(out, index, axis=axis)
     return out
 
 
+@declare("compound")
 def deep_supervision(
     loss_fn: Callable[..., Array],
     preds: Sequence[Array],
     y_true: Array,
     *,
     weights: Sequence[float] | None = None,
-    sampling: str = "nearest",
+    sampling: Literal["nearest", "nearest-exact"] = "nearest",
     **kwargs: Any,
 ) -> Array:
     """Deep-supervision (pyramid) loss: ``Σ_i w_i · loss_fn(preds[i], y_true↓i, **kwargs)``.
@@ -515,7 +461,8 @@ def deep_supervision(
     if is_array(preds):
         raise TypeError(
             "deep_supervision: `preds` must be a sequence (list/tuple) of arrays, one per "
-            f"scale, got a single array of shape {tuple(preds.shape)}; wrap it as [pred]")
+            f"scale, got a single array of shape {tuple(getattr(preds, 'shape', ()))}; wrap "
+            "it as [pred]")
     preds = list(preds)
     if not preds:
         raise ValueError("deep_supervision: `preds` is empty; give at least one prediction")
@@ -542,7 +489,7 @@ def deep_supervision(
     class_axis = kwargs.get("class_axis", 1)
     total_loss = None
     for i, (pred, weight) in enumerate(zip(preds, scale_weights, strict=True)):
-        target = _resample_target(y_true, pred, class_axis, sampling, i, xp)
+        target = _resample_target(y_true, pred, class_axis, sampling, i, xp=xp)
         loss = loss_fn(pred, target, **kwargs)
         if getattr(loss, "ndim", 0) != 0:
             raise ValueError(

@@ -27,11 +27,14 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from typing import Literal
 
 from . import _checks
+from ._capabilities import declare, require
+from ._checks import Reduction, SigmoidMode
 from ._inputs import Prepared, prepare
 from ._math import safe_divide
-from ._namespace import Array, Namespace, device, get_namespace, is_dask
+from ._namespace import Array, Namespace, device, get_namespace
 from ._reduce import reduce_table
 
 __all__ = ["lovasz_grad", "lovasz_hinge_loss", "lovasz_softmax_loss"]
@@ -62,10 +65,10 @@ def lovasz_grad(gt_sorted: Array) -> Array:
     [0.5, 0.16666666666666674, 0.33333333333333326, 0.0]
     """
     xp = get_namespace(gt_sorted, names=("gt_sorted",))
-    return _jaccard_increments(gt_sorted, xp)
+    return _jaccard_increments(gt_sorted, xp=xp)
 
 
-def _jaccard_increments(gt: Array, xp: Namespace) -> Array:
+def _jaccard_increments(gt: Array, *, xp: Namespace) -> Array:
     total = xp.sum(gt, axis=-1, keepdims=True)
     seen = xp.cumulative_sum(gt, axis=-1)
     intersection = total - seen
@@ -74,11 +77,11 @@ def _jaccard_increments(gt: Array, xp: Namespace) -> Array:
     # otherwise), so the division is always defined; the guard only keeps a
     # degenerate caller's input from producing NaN. It costs nothing in gradient
     # terms: g carries no gradient.
-    jaccard = 1 - safe_divide(intersection, union, 1.0, xp)
+    jaccard = 1 - safe_divide(intersection, union, fill=1.0, xp=xp)
     return xp.concat([jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], axis=-1)
 
 
-def _lovasz_extension(errors: Array, truth: Array, xp: Namespace) -> Array:
+def _lovasz_extension(errors: Array, truth: Array, *, xp: Namespace) -> Array:
     """``(B, K, S)`` non-negative errors and bool truth -> ``(B, K)`` Lovász values.
 
     One stable descending ``argsort`` for all ``B·K`` problems; ``take_along_axis``
@@ -89,23 +92,14 @@ def _lovasz_extension(errors: Array, truth: Array, xp: Namespace) -> Array:
     order = xp.argsort(errors, axis=-1, descending=True, stable=True)
     errors_sorted = xp.take_along_axis(errors, order, axis=-1)
     truth_sorted = xp.astype(xp.take_along_axis(truth, order, axis=-1), errors.dtype)
-    grad = _jaccard_increments(truth_sorted, xp)
+    grad = _jaccard_increments(truth_sorted, xp=xp)
     return xp.sum(errors_sorted * grad, axis=-1)
 
 
-def _pool_batch(x: Array, xp: Namespace) -> Array:
+def _pool_batch(x: Array, *, xp: Namespace) -> Array:
     """``(N, C, S)`` -> ``(1, C, N·S)``: the images laid end to end (reference order)."""
     n, c, s = x.shape
     return xp.reshape(xp.permute_dims(x, (1, 0, 2)), (1, c, n * s))
-
-
-def _reject_dask(xp: Namespace, name: str) -> None:
-    if is_dask(xp):
-        raise TypeError(
-            f"{name} does not support dask arrays: dask has no `take_along_axis` "
-            "(dask/dask#3663), which the sorted Lovász extension needs; compute the "
-            "arrays (`.compute()`) or use numpy/cupy chunks per image"
-        )
 
 
 def _check_classes(classes: object, num_classes: int) -> str | tuple[int, ...]:
@@ -139,24 +133,19 @@ def _class_truth(prepared: Prepared) -> Array:
     # in the reference, which only takes labels
     target = prepared.target
     assert target is not None
-    labels = xp.argmax(target, axis=1)
-    ids = xp.reshape(xp.arange(prepared.num_classes, dtype=labels.dtype,
-                               device=device(labels)), (1, prepared.num_classes, 1))
-    truth = labels[:, None, :] == ids
-    return truth if prepared.mask is None else truth & prepared.mask
+    return prepared.indicator(xp.argmax(target, axis=1))
 
 
+_NO_DASK = ("dask has no `take_along_axis` (dask/dask#3663), which the sorted Lovász "
+            "extension needs; compute the arrays (`.compute()`) first")
+
+
+@declare("lovasz", dask=_NO_DASK)
 def lovasz_softmax_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    classes: str | Sequence[int] = "present",
-    per_image: bool = False,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Literal["multiclass"] = "multiclass",
+    from_logits: bool = True, class_axis: int = 1, ignore_index: int | None = None,
+    classes: Literal["present", "all"] | Sequence[int] = "present", per_image: bool = False,
+    reduction: Reduction = "mean",
 ) -> Array:
     """Lovász-Softmax loss, the convex surrogate of the mean Jaccard (IoU) loss.
 
@@ -179,13 +168,9 @@ def lovasz_softmax_loss(
     mode : {"multiclass"}
         Only softmax probabilities; for binary or multilabel problems use
         :func:`lovasz_hinge_loss` (as the paper and smp do).
-    from_logits : bool
-        Apply the softmax (stable, in float32 or float64); ``False`` means
-        ``y_pred`` are probabilities already.
-    class_axis : int
-        Class axis of ``y_pred`` (``-1`` for channels-last data).
-    ignore_index : int, optional
-        Elements with this label count in no class (the reference drops them).
+    %(from_logits)s
+    %(class_axis)s
+    %(ignore_index)s
     classes : "present", "all" or sequence of int
         ``"present"`` (default): mean over the classes that occur in the
         (non-ignored) target; ``"all"``: over all ``C`` classes, an absent class
@@ -241,19 +226,13 @@ def lovasz_softmax_loss(
     ...                     reduction="none").shape
     (1,)
     """
-    if mode != "multiclass":
-        _checks.check_choice("mode", mode, _checks.MODES)
-        raise ValueError(
-            f"lovasz_softmax_loss takes softmax scores (mode='multiclass'), got "
-            f"mode={mode!r}; use lovasz_hinge_loss for binary and multilabel logits"
-        )
-    _checks.check_choice("reduction", reduction, _checks.REDUCTIONS)
-    if not isinstance(per_image, bool):
-        raise TypeError(f"`per_image` must be a bool, got {type(per_image).__name__}")
-    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                       class_axis=class_axis, ignore_index=ignore_index)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction,
+                       caller="lovasz_softmax_loss", modes=("multiclass",),
+                       alternative="use lovasz_hinge_loss for binary and multilabel logits")
+    _checks.check_bool("per_image", per_image)
     xp = prepared.xp
-    _reject_dask(xp, "lovasz_softmax_loss")
+    require("lovasz_softmax_loss", xp=xp)
     chosen = _check_classes(classes, prepared.num_classes)
 
     probs = prepared.probs()
@@ -266,27 +245,22 @@ def lovasz_softmax_loss(
         errors = xp.take(errors, ids, axis=1)
         truth = xp.take(truth, ids, axis=1)
     if not per_image:
-        errors, truth = _pool_batch(errors, xp), _pool_batch(truth, xp)
+        errors, truth = _pool_batch(errors, xp=xp), _pool_batch(truth, xp=xp)
 
-    per_class = _lovasz_extension(errors, truth, xp)  # (B, K)
+    per_class = _lovasz_extension(errors, truth, xp=xp)  # (B, K)
     if chosen == "present":
         present = xp.astype(xp.any(truth, axis=-1), per_class.dtype)
         loss = safe_divide(xp.sum(per_class * present, axis=-1),
-                           xp.sum(present, axis=-1), 0.0, xp)
+                           xp.sum(present, axis=-1), fill=0.0, xp=xp)
     else:
         loss = xp.mean(per_class, axis=-1)
-    return reduce_table(loss, reduction, xp)
+    return reduce_table(loss, reduction, xp=xp)
 
 
+@declare("lovasz", dask=_NO_DASK)
 def lovasz_hinge_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "binary",
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    per_image: bool = True,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: SigmoidMode = "binary", class_axis: int = 1,
+    ignore_index: int | None = None, per_image: bool = True, reduction: Reduction = "mean",
 ) -> Array:
     """Binary Lovász hinge loss on logits, the convex surrogate of the Jaccard loss.
 
@@ -308,11 +282,8 @@ def lovasz_hinge_loss(
         ``"multilabel"`` treats every channel as its own binary problem (its own
         sort), per image or over the batch; the loss averages the channels.
         (smp's multilabel ``LovaszLoss`` instead sorts all channels together.)
-    class_axis : int
-        Channel axis of ``y_pred`` (``-1`` for channels-last data).
-    ignore_index : int, optional
-        Elements whose target equals it count for nothing (the reference drops
-        them); must lie outside {0, 1}, e.g. -1 or 255.
+    %(class_axis)s
+    %(ignore_index)s
     per_image : bool
         True (default, the reference's): the loss of each image, then the plain mean
         over images (an all-ignored image contributes 0 and still counts). False:
@@ -349,19 +320,13 @@ def lovasz_hinge_loss(
     >>> float(lovasz_hinge_loss(logits, target))
     2.25
     """
-    if mode not in ("binary", "multilabel"):
-        _checks.check_choice("mode", mode, _checks.MODES)
-        raise ValueError(
-            "lovasz_hinge_loss takes binary or multilabel logits, got mode='multiclass'; "
-            "use lovasz_softmax_loss for multiclass scores"
-        )
-    _checks.check_choice("reduction", reduction, _checks.REDUCTIONS)
-    if not isinstance(per_image, bool):
-        raise TypeError(f"`per_image` must be a bool, got {type(per_image).__name__}")
-    prepared = prepare(y_pred, y_true, mode=mode, from_logits=True,
-                       class_axis=class_axis, ignore_index=ignore_index)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=True, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="lovasz_hinge_loss",
+                       modes=_checks.SIGMOID_MODES,
+                       alternative="use lovasz_softmax_loss for multiclass scores")
+    _checks.check_bool("per_image", per_image)
     xp = prepared.xp
-    _reject_dask(xp, "lovasz_hinge_loss")
+    require("lovasz_hinge_loss", xp=xp)
     target = prepared.target
     assert target is not None
     if _checks.should_check_values(y_pred, y_true) and bool(
@@ -381,9 +346,9 @@ def lovasz_hinge_loss(
         keep = keep & prepared.mask
     errors = xp.where(keep, hinge, xp.zeros_like(hinge))
     if not per_image:
-        errors, truth = _pool_batch(errors, xp), _pool_batch(truth, xp)
+        errors, truth = _pool_batch(errors, xp=xp), _pool_batch(truth, xp=xp)
 
-    loss = _lovasz_extension(errors, truth, xp)  # (B, C)
+    loss = _lovasz_extension(errors, truth, xp=xp)  # (B, C)
     if mode == "binary":
         loss = loss[:, 0]
-    return reduce_table(loss, reduction, xp)
+    return reduce_table(loss, reduction, xp=xp)

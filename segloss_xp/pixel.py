@@ -21,54 +21,24 @@ target classes' weights (torch's weighted mean). An all-ignored input gives 0
 (torch gives NaN). ``reduction="none"`` gives the per-element map with 0 at
 ignored elements: ``(N, *spatial)`` in multiclass mode, ``y_pred``'s own shape
 (and layout) in binary/multilabel mode.
+
+The ``*_term`` functions compute a loss on prepared inputs; the compound losses
+share them (one ``prepare`` for both terms).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
 
 from . import _checks
+from ._capabilities import declare
+from ._checks import ClassWeights, Mode, Reduction, SigmoidMode, Weights
 from ._inputs import Prepared, prepare
 from ._math import safe_pow
-from ._namespace import Array, Namespace, as_like, get_namespace, is_torch
+from ._namespace import Array, Namespace, as_like, device, get_namespace, library
 from ._reduce import reduce_elements
 
 __all__ = ["balanced_cross_entropy", "conservative_loss", "cross_entropy", "focal_loss"]
-
-_COMMON = """y_pred : array
-        Real floating scores ``(N, C, *spatial)`` with the class axis at ``class_axis``
-        (binary mode also ``(N, *spatial)``); logits unless ``from_logits=False``.
-    y_true : array
-        Multiclass: integer class ids ``(N, *spatial)`` or a one-hot / soft-label float
-        array of ``y_pred``'s shape. Binary / multilabel: ``y_pred``'s shape, values in
-        [0, 1] (bool, int or float; soft labels allowed).
-    mode : {"multiclass", "binary", "multilabel"}
-        Softmax over the class axis, or elementwise sigmoid.
-    from_logits : bool
-        Apply the activation of ``mode`` (in log space). ``False``: ``y_pred`` are
-        probabilities and their logs are clamped at −100 (torch BCE convention).
-    class_axis : int
-        Class axis of ``y_pred`` (``-1`` for channels-last data).
-    ignore_index : int, optional
-        Elements whose label (binary/multilabel: target value) equals it contribute
-        to neither the sum nor the count of the mean."""
-
-_RETURNS = """Returns
-    -------
-    array
-        0-d for ``"mean"``/``"sum"``; for ``"none"`` the per-element loss, 0 where
-        ignored: ``(N, *spatial)`` in multiclass mode, ``y_pred``'s shape in
-        binary/multilabel mode. float32 for float16/bfloat16/float32 input, float64
-        for float64; the input's namespace and device."""
-
-
-def _doc(func: Any) -> Any:
-    func.__doc__ = (func.__doc__ or "").replace("{common}", _COMMON).replace(
-        "{returns}", _RETURNS)
-    return func
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -79,7 +49,7 @@ def _label_index(prepared: Prepared) -> Array:
     assert labels is not None
     if prepared.mask is not None:
         labels = xp.where(prepared.mask[:, 0, :], labels, xp.zeros_like(labels))
-    if is_torch(xp) and labels.dtype != xp.int64:
+    if library(xp) == "torch" and labels.dtype != xp.int64:
         labels = xp.astype(labels, xp.int64)  # torch.take_along_dim needs int64
     return labels[:, None, :]
 
@@ -88,17 +58,16 @@ def _pick(values: Array, index: Array, prepared: Prepared) -> Array:
     """``values[n, y[n, s], s]`` -> ``(N, S)``; ``values`` is ``(N, C, S)`` or ``(1, C, 1)``."""
     xp = prepared.xp
     shape = (index.shape[0], values.shape[1], index.shape[2])
-    if getattr(xp, "take_along_axis", None) is None:
-        # dask has no take_along_axis; one non-zero term per pixel: the sum is exact
-        hit = index == prepared.class_ids()
-        vals = xp.broadcast_to(values, shape)
-        return xp.sum(xp.where(hit, vals, xp.zeros_like(vals)), axis=1)
     if values.shape != shape:
         values = xp.broadcast_to(values, shape)
+    if getattr(xp, "take_along_axis", None) is None:
+        # dask has no take_along_axis; one non-zero term per pixel: the sum is exact
+        hit = prepared.indicator(index[:, 0, :])
+        return xp.sum(xp.where(hit, values, xp.zeros_like(values)), axis=1)
     return xp.take_along_axis(values, index, axis=1)[:, 0, :]
 
 
-def _log_mix(y: Array, log_a: Array, log_b: Array, xp: Namespace) -> Array:
+def _log_mix(y: Array, log_a: Array, log_b: Array, *, xp: Namespace) -> Array:
     """``log(y·a + (1 − y)·b)`` from ``log a``, ``log b``; exact for ``y ∈ {0, 1}``.
 
     Hard targets select ``log a`` / ``log b`` directly (no ``log 0`` anywhere);
@@ -121,7 +90,7 @@ def _bce(y: Array, log_p: Array, log_q: Array, pos_weight: Array | None) -> Arra
     return -(positive + (1 - y) * log_q)
 
 
-def _soft_ce(q: Array, log_p: Array, weights: Array | None, xp: Namespace) -> Array:
+def _soft_ce(q: Array, log_p: Array, weights: Array | None, *, xp: Namespace) -> Array:
     """``−Σ_c w_c q_c log p_c`` over the class axis 1 -> ``(N, S)``."""
     term = q * log_p
     if weights is not None:
@@ -129,119 +98,189 @@ def _soft_ce(q: Array, log_p: Array, weights: Array | None, xp: Namespace) -> Ar
     return -xp.sum(term, axis=1)
 
 
-def _class_vector(name: str, values: object, prepared: Prepared) -> Array:
-    """A length-C vector of non-negative weights as ``(1, C, 1)`` in the compute dtype."""
-    weights = _checks.check_class_weights(values, prepared.num_classes, prepared.mode) \
-        if name == "class_weights" else _check_vector(name, values, prepared)
-    vec = as_like(weights, prepared.scores, prepared.xp)
+def _class_vector(name: str, values: Weights, prepared: Prepared, *,
+                  scalar: bool = False) -> Array | None:
+    """A checked length-C vector as ``(1, C, 1)`` in the compute dtype (None stays None)."""
+    if values is None:
+        return None
+    checked = _checks.check_class_vector(name, values, prepared.num_classes,
+                                         mode=prepared.mode, scalar=scalar)
+    vec = as_like(checked, prepared.scores, xp=prepared.xp)
     return prepared.xp.reshape(vec, (1, prepared.num_classes, 1))
 
 
-def _check_vector(name: str, values: object, prepared: Prepared) -> tuple[float, ...]:
-    c, mode = prepared.num_classes, prepared.mode
-    if isinstance(values, int | float) and not isinstance(values, bool):
-        values = (values,) * c
-    try:
-        out = tuple(float(v) for v in values)  # type: ignore[attr-defined]
-    except TypeError as exc:
-        raise TypeError(f"`{name}` must be a number or a sequence of {c} numbers, got "
-                        f"{type(values).__name__} (mode={mode!r})") from exc
-    if len(out) != c:
-        raise ValueError(f"`{name}` must have one entry per class: expected {c}, got "
-                         f"{len(out)} (mode={mode!r})")
-    if not all(math.isfinite(v) and v >= 0 for v in out):
-        raise ValueError(f"`{name}` must be finite and >= 0, got {out} (mode={mode!r})")
-    return out
-
-
-def _check_unit(name: str, value: object) -> float:
-    v = _checks.check_number(name, value)
-    if not 0 <= v <= 1:
-        raise ValueError(f"`{name}` must lie in [0, 1], got {value!r}")
-    return v
-
-
-def _mask2d(prepared: Prepared) -> Array | None:
-    """The multiclass pixel mask ``(N, S)`` (or None)."""
-    return None if prepared.mask is None else prepared.mask[:, 0, :]
-
-
-def _finish(loss: Array, mask: Array | None, prepared: Prepared, reduction: str,
-            denominator: Array | None = None) -> Array:
+def _finish(loss: Array, prepared: Prepared, denominator: Array | None = None) -> Array:
     """Masked reduction; ``"none"`` goes back to ``(N, *spatial)`` / ``y_pred``'s layout."""
-    xp = prepared.xp
-    out = reduce_elements(loss, mask, reduction, xp, denominator=denominator)
-    if reduction != "none":
+    out = reduce_elements(loss, prepared.element_mask(), prepared.reduction, xp=prepared.xp,
+                          denominator=denominator)
+    if prepared.reduction != "none":
         return out
     if out.ndim == 2:  # multiclass (N, S)
         return prepared.unflatten(out, channels=False)
-    out = prepared.unflatten(out, channels=True)
-    if prepared.class_axis == -1:  # binary input without a channel axis
-        return out[:, 0, ...]
-    if prepared.class_axis != 1:
-        return xp.moveaxis(out, 1, prepared.class_axis)
-    return out
+    return prepared.restore_layout(out)
 
 
-def _element_mask(prepared: Prepared) -> Array | None:
-    """Mask matching the per-element loss: ``(N, S)`` multiclass, ``(N, C, S)`` otherwise."""
-    return _mask2d(prepared) if prepared.mode == "multiclass" else prepared.mask
-
-
-def _pixel_weights(pixel_weights: Array, prepared: Prepared, y_pred: Array) -> Array:
+def _pixel_weights(pixel_weights: Array | None, prepared: Prepared) -> Array | None:
     """Validate ``pixel_weights`` ``(N, *spatial)`` -> ``(N, S)`` in the compute dtype."""
+    if pixel_weights is None:
+        return None
     xp = prepared.xp
-    get_namespace(y_pred, pixel_weights, names=("y_pred", "pixel_weights"))
+    get_namespace(prepared.scores, pixel_weights, names=("y_pred", "pixel_weights"))
     n = prepared.scores.shape[0]
     expected = (n, *prepared.spatial_shape)
     if tuple(pixel_weights.shape) != expected:
         raise ValueError(
-            f"`pixel_weights` must have shape (N, *spatial) = {expected} for `y_pred` of "
-            f"shape {tuple(y_pred.shape)} (mode={prepared.mode!r}, class axis removed), "
-            f"got {tuple(pixel_weights.shape)}")
+            f"`pixel_weights` must have shape (N, *spatial) = {expected} "
+            f"(mode={prepared.mode!r}, class axis removed), got {tuple(pixel_weights.shape)}")
     if not (xp.isdtype(pixel_weights.dtype, "real floating")
             or xp.isdtype(pixel_weights.dtype, "integral") or pixel_weights.dtype == xp.bool):
         raise TypeError(f"`pixel_weights` must be a real array, got dtype {pixel_weights.dtype}")
     weights = xp.astype(pixel_weights, prepared.dtype)
-    if _checks.should_check_values(pixel_weights):
-        if not bool(xp.all(xp.isfinite(weights) & (weights >= 0))):
-            raise ValueError("`pixel_weights` must be finite and >= 0 "
-                             f"(mode={prepared.mode!r})")
+    if _checks.should_check_values(pixel_weights) and not bool(
+            xp.all(xp.isfinite(weights) & (weights >= 0))):
+        raise ValueError(f"`pixel_weights` must be finite and >= 0 (mode={prepared.mode!r})")
     return xp.reshape(weights, (n, math.prod(prepared.spatial_shape)))
 
 
-def _prepare(y_pred: Array, y_true: Array, *, mode: str, from_logits: bool, class_axis: int,
-             ignore_index: int | None, reduction: str) -> Prepared:
-    _checks.check_choice("reduction", reduction, _checks.REDUCTIONS)
-    return prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                   class_axis=class_axis, ignore_index=ignore_index)
+# --------------------------------------------------------------------------- terms
 
 
-def _binary_only(name: str, mode: str) -> None:
-    _checks.check_choice("mode", mode, _checks.MODES)
-    if mode == "multiclass":
-        raise ValueError(f"{name} is defined for mode='binary' or 'multilabel', got "
-                         "mode='multiclass' (use cross_entropy or focal_loss for softmax "
-                         "outputs)")
+def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight: Weights,
+                       label_smoothing: float, pixel_weights: Array | None) -> Array:
+    """:func:`cross_entropy` on prepared inputs (shared with the compound losses)."""
+    xp = prepared.xp
+    eps = _checks.check_unit("label_smoothing", label_smoothing)
+    weights = _class_vector("class_weights", class_weights, prepared)
+    pix = _pixel_weights(pixel_weights, prepared)
+    log_p = prepared.log_probs()
+    denominator = None
+    if prepared.mode == "multiclass":
+        if pos_weight is not None:
+            raise ValueError("`pos_weight` applies to mode='binary' or 'multilabel' only "
+                             "(it weights the positive term of a sigmoid BCE); got "
+                             "mode='multiclass', use `class_weights`")
+        num_classes = prepared.num_classes
+        if prepared.labels is not None:
+            index = _label_index(prepared)
+            loss = -_pick(log_p, index, prepared)
+            if weights is not None:
+                label_weight = _pick(weights, index, prepared)
+                loss = label_weight * loss
+                if pix is None:
+                    denominator = xp.sum(reduce_elements(label_weight, prepared.element_mask(),
+                                                         "none", xp=xp))
+            if eps > 0:
+                smooth = _soft_ce(xp.ones_like(log_p), log_p, weights, xp=xp)
+                loss = (1 - eps) * loss + (eps / num_classes) * smooth
+        else:
+            q = prepared.target
+            assert q is not None
+            if eps > 0:
+                q = q * (1 - eps) + eps / num_classes
+            loss = _soft_ce(q, log_p, weights, xp=xp)
+    else:
+        y = prepared.target
+        assert y is not None
+        if eps > 0:
+            y = y * (1 - eps) + eps / 2
+        pw = _class_vector("pos_weight", pos_weight, prepared, scalar=True)
+        loss = _bce(y, log_p, prepared.log_one_minus_probs(), pw)
+        if weights is not None:
+            loss = weights * loss
+    if pix is not None:
+        loss = loss * (pix if loss.ndim == 2 else pix[:, None, :])
+    return _finish(loss, prepared, denominator)
 
 
-# --------------------------------------------------------------------------- losses
+def balanced_cross_entropy_term(prepared: Prepared, *, beta: float) -> Array:
+    """:func:`balanced_cross_entropy` on prepared binary/multilabel inputs."""
+    beta = _checks.check_unit("beta", beta)
+    y = prepared.target
+    assert y is not None
+    loss = -(beta * (y * prepared.log_probs())
+             + (1 - beta) * ((1 - y) * prepared.log_one_minus_probs()))
+    return _finish(loss, prepared)
 
 
-@_doc
+def _focal_alpha(alpha: Weights, prepared: Prepared) -> Array | None:
+    """α as ``(1, C, 1)``; multiclass: a float means ``[1 − α, α, …, α]`` (MONAI, kornia)."""
+    if alpha is None:
+        return None
+    c, mode = prepared.num_classes, prepared.mode
+    if isinstance(alpha, int | float) and not isinstance(alpha, bool):
+        a = _checks.check_unit("alpha", alpha)
+        alpha = (1 - a,) + (a,) * (c - 1) if mode == "multiclass" else (a,) * c
+    checked = _checks.check_class_vector("alpha", alpha, c, mode=mode)
+    if mode != "multiclass" and max(checked) > 1:
+        raise ValueError(f"`alpha` must lie in [0, 1] in mode={mode!r} (α for positives, "
+                         f"1 − α for negatives), got {checked}")
+    return _class_vector("alpha", checked, prepared)
+
+
+def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weights: Weights,
+               pos_weight: Weights, include_background: bool = True) -> Array:
+    """:func:`focal_loss` on prepared inputs (shared with the compound losses).
+
+    ``include_background=False`` (MONAI ``FocalLoss``): multiclass, class 0's term is
+    weighted 0 (the softmax still runs over every class, the mean over every pixel);
+    multilabel, channel 0 is left out of the loss and of the mean.
+    """
+    xp = prepared.xp
+    gamma = _checks.check_nonnegative("gamma", gamma)
+    alphas = _focal_alpha(alpha, prepared)
+    weights = _class_vector("class_weights", class_weights, prepared)
+    drop_background = not include_background and prepared.mode != "binary"
+    if drop_background and prepared.mode == "multiclass":
+        first = xp.reshape(xp.arange(prepared.num_classes, device=device(prepared.scores)),
+                           (1, prepared.num_classes, 1)) == 0
+        weights = xp.where(first, xp.zeros_like(prepared.scores[:1, :, :1]),
+                           xp.ones_like(prepared.scores[:1, :, :1]) if weights is None
+                           else weights)
+    log_p = prepared.log_probs()
+    if prepared.mode == "multiclass":
+        if pos_weight is not None:
+            raise ValueError("`pos_weight` applies to mode='binary' or 'multilabel' only; got "
+                             "mode='multiclass', use `class_weights` or `alpha`")
+        if weights is not None:
+            alphas = weights if alphas is None else alphas * weights
+        if prepared.labels is not None:
+            index = _label_index(prepared)
+            log_pt = _pick(log_p, index, prepared)
+            loss = -log_pt
+            if gamma != 0:
+                loss = safe_pow(-xp.expm1(log_pt), gamma, xp=xp) * loss
+            if alphas is not None:
+                loss = _pick(alphas, index, prepared) * loss
+        else:
+            q = prepared.target
+            assert q is not None
+            if gamma != 0:
+                q = q * safe_pow(-xp.expm1(log_p), gamma, xp=xp)
+            loss = _soft_ce(q, log_p, alphas, xp=xp)
+        return _finish(loss, prepared)
+    y = prepared.target
+    assert y is not None
+    log_q = prepared.log_one_minus_probs()
+    loss = _bce(y, log_p, log_q, _class_vector("pos_weight", pos_weight, prepared, scalar=True))
+    if gamma != 0:
+        loss = xp.exp(gamma * _log_mix(y, log_q, log_p, xp=xp)) * loss
+    if alphas is not None:
+        loss = (alphas * y + (1 - alphas) * (1 - y)) * loss
+    if weights is not None:
+        loss = weights * loss
+    if drop_background:
+        mask = None if prepared.mask is None else prepared.mask[:, 1:, :]
+        return reduce_elements(loss[:, 1:, :], mask, prepared.reduction, xp=xp)
+    return _finish(loss, prepared)
+
+
+@declare("pixel")
 def cross_entropy(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    class_weights: Sequence[float] | None = None,
-    pos_weight: float | Sequence[float] | None = None,
-    label_smoothing: float = 0.0,
-    pixel_weights: Array | None = None,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None,
+    class_weights: ClassWeights = None, pos_weight: Weights = None,
+    label_smoothing: float = 0.0, pixel_weights: Array | None = None,
+    reduction: Reduction = "mean",
 ) -> Array:
     """Cross entropy (softmax) or binary cross entropy (sigmoid), per element.
 
@@ -254,7 +293,7 @@ def cross_entropy(
 
     Parameters
     ----------
-    {common}
+    %(inputs)s
     class_weights : sequence of float, optional
         One non-negative weight per class (length C). Multiclass: ``w_c`` as in
         ``torch.nn.functional.cross_entropy(weight=)``; with integer labels the mean
@@ -276,10 +315,9 @@ def cross_entropy(
         multiplying the per-pixel loss (every channel of a pixel in
         binary/multilabel mode). With it, ``"mean"`` divides by the number of counted
         pixels (elements), never by a weight sum, even with ``class_weights``.
-    reduction : {"mean", "sum", "none"}
-        See Returns.
+    %(reduction_pixel)s
 
-    {returns}
+    %(returns_pixel)s
 
     Raises
     ------
@@ -314,80 +352,17 @@ def cross_entropy(
     >>> round(float(cross_entropy(logits[:, :1], labels[:, None] * 1.0, mode="binary")), 6)
     1.720095
     """
-    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
-    return _cross_entropy(prepared, y_pred, class_weights=class_weights, pos_weight=pos_weight,
-                          label_smoothing=label_smoothing, pixel_weights=pixel_weights,
-                          reduction=reduction)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="cross_entropy")
+    return cross_entropy_term(prepared, class_weights=class_weights, pos_weight=pos_weight,
+                              label_smoothing=label_smoothing, pixel_weights=pixel_weights)
 
 
-def _cross_entropy(prepared: Prepared, y_pred: Array, *,
-                   class_weights: Sequence[float] | None, pos_weight: object,
-                   label_smoothing: float, pixel_weights: Array | None,
-                   reduction: str) -> Array:
-    """:func:`cross_entropy` on already prepared inputs (shared with the compound losses)."""
-    xp = prepared.xp
-    eps = _check_unit("label_smoothing", label_smoothing)
-    weights = None if class_weights is None else _class_vector("class_weights", class_weights,
-                                                                prepared)
-    pix = None if pixel_weights is None else _pixel_weights(pixel_weights, prepared, y_pred)
-    log_p = prepared.log_probs()
-    denominator = None
-
-    if prepared.mode == "multiclass":
-        if pos_weight is not None:
-            raise ValueError("`pos_weight` applies to mode='binary' or 'multilabel' only "
-                             "(it weights the positive term of a sigmoid BCE); got "
-                             "mode='multiclass', use `class_weights`")
-        num_classes = prepared.num_classes
-        mask = _mask2d(prepared)
-        if prepared.labels is not None:
-            index = _label_index(prepared)
-            loss = -_pick(log_p, index, prepared)
-            if weights is not None:
-                label_weight = _pick(weights, index, prepared)
-                loss = label_weight * loss
-                if pix is None:
-                    counted = label_weight if mask is None else xp.where(
-                        mask, label_weight, xp.zeros_like(label_weight))
-                    denominator = xp.sum(counted)
-            if eps > 0:
-                smooth = _soft_ce(xp.ones_like(log_p), log_p, weights, xp)
-                loss = (1 - eps) * loss + (eps / num_classes) * smooth
-        else:
-            q = prepared.target
-            assert q is not None
-            if eps > 0:
-                q = q * (1 - eps) + eps / num_classes
-            loss = _soft_ce(q, log_p, weights, xp)
-    else:
-        log_q = prepared.log_one_minus_probs()
-        y = prepared.target
-        assert y is not None
-        if eps > 0:
-            y = y * (1 - eps) + eps / 2
-        pw = None if pos_weight is None else _class_vector("pos_weight", pos_weight, prepared)
-        loss = _bce(y, log_p, log_q, pw)
-        if weights is not None:
-            loss = weights * loss
-        mask = prepared.mask
-
-    if pix is not None:
-        loss = loss * (pix if loss.ndim == 2 else pix[:, None, :])
-    return _finish(loss, mask, prepared, reduction, denominator)
-
-
-@_doc
+@declare("pixel")
 def balanced_cross_entropy(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "binary",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    beta: float = 0.5,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: SigmoidMode = "binary", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, beta: float = 0.5,
+    reduction: Reduction = "mean",
 ) -> Array:
     """Balanced (β-weighted) binary cross entropy, per element.
 
@@ -399,13 +374,12 @@ def balanced_cross_entropy(
 
     Parameters
     ----------
-    {common}
+    %(inputs_sigmoid)s
     beta : float
         Weight of the positive term in [0, 1].
-    reduction : {"mean", "sum", "none"}
-        ``"mean"`` averages over the counted elements.
+    %(reduction_pixel)s
 
-    {returns}
+    %(returns_pixel)s
 
     References
     ----------
@@ -420,42 +394,19 @@ def balanced_cross_entropy(
     >>> round(float(balanced_cross_entropy(logits, target, beta=0.7)), 6)
     0.148397
     """
-    _binary_only("balanced_cross_entropy", mode)
-    beta = _check_unit("beta", beta)
-    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
-    return _balanced_cross_entropy(prepared, beta=beta, reduction=reduction)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction,
+                       caller="balanced_cross_entropy", modes=_checks.SIGMOID_MODES,
+                       alternative="for softmax outputs use cross_entropy with class_weights")
+    return balanced_cross_entropy_term(prepared, beta=beta)
 
 
-def _balanced_cross_entropy(prepared: Prepared, *, beta: float, reduction: str) -> Array:
-    """:func:`balanced_cross_entropy` on prepared binary/multilabel inputs."""
-    y = prepared.target
-    assert y is not None
-    loss = -(beta * (y * prepared.log_probs())
-             + (1 - beta) * ((1 - y) * prepared.log_one_minus_probs()))
-    return _finish(loss, prepared.mask, prepared, reduction)
-
-
-def _focal_alpha(alpha: float | Sequence[float], prepared: Prepared) -> Array:
-    """Multiclass α as ``(1, C, 1)``: a float means ``[1 − α, α, …, α]`` (MONAI, kornia)."""
-    if isinstance(alpha, int | float) and not isinstance(alpha, bool):
-        a = _check_unit("alpha", alpha)
-        alpha = (1 - a,) + (a,) * (prepared.num_classes - 1)
-    return _class_vector("alpha", alpha, prepared)
-
-
-@_doc
+@declare("pixel")
 def focal_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    gamma: float = 2.0,
-    alpha: float | Sequence[float] | None = None,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, gamma: float = 2.0,
+    alpha: Weights = None, class_weights: ClassWeights = None,
+    pos_weight: Weights = None, reduction: Reduction = "mean",
 ) -> Array:
     """Focal loss ``−α_t (1 − p_t)^γ log p_t`` (sigmoid or true softmax focal).
 
@@ -467,19 +418,25 @@ def focal_loss(
 
     Parameters
     ----------
-    {common}
+    %(inputs)s
     gamma : float
         Focusing exponent ``γ >= 0``; ``γ = 0`` without ``alpha`` is exactly
         :func:`cross_entropy` (same values, same mean denominators).
     alpha : float or sequence of float, optional
         Binary/multilabel: a float in [0, 1], α for positives and 1 − α for negatives
-        (Lin et al. used 0.25). Multiclass: one weight per class, or a float meaning
-        ``[1 − α, α, …, α]`` (class 0 is background; MONAI ``use_softmax`` and
-        kornia). None: no weighting.
-    reduction : {"mean", "sum", "none"}
-        ``"mean"`` averages over counted pixels (multiclass) or elements.
+        (Lin et al. used 0.25), or one such α per channel (length C). Multiclass: one
+        weight per class, or a float meaning ``[1 − α, α, …, α]`` (class 0 is
+        background; MONAI ``use_softmax`` and kornia). None: no weighting.
+    class_weights : sequence of float, optional
+        One non-negative weight per class/channel (length C) multiplying its loss
+        (MONAI ``FocalLoss(weight=)``); the mean is not renormalised by the weights
+        (unlike :func:`cross_entropy`'s torch-style weighted mean).
+    pos_weight : float or sequence of float, optional
+        Binary/multilabel only: multiplies the positive term of the cross entropy inside
+        the focal form (torch ``BCEWithLogitsLoss(pos_weight=)``), per channel.
+    %(reduction_pixel)s
 
-    {returns}
+    %(returns_pixel)s
 
     Raises
     ------
@@ -515,60 +472,17 @@ def focal_loss(
     >>> bool(focal_loss(logits, labels, gamma=0.0) == cross_entropy(logits, labels))
     True
     """
-    gamma = _checks.check_nonnegative("gamma", gamma)
-    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
-    xp = prepared.xp
-    log_p = prepared.log_probs()
-
-    if prepared.mode == "multiclass":
-        alphas = None if alpha is None else _focal_alpha(alpha, prepared)
-        if prepared.labels is not None:
-            index = _label_index(prepared)
-            log_pt = _pick(log_p, index, prepared)
-            loss = -log_pt
-            if gamma != 0:
-                loss = safe_pow(-xp.expm1(log_pt), gamma, xp) * loss
-            if alphas is not None:
-                loss = _pick(alphas, index, prepared) * loss
-        else:
-            q = prepared.target
-            assert q is not None
-            if gamma != 0:
-                q = q * safe_pow(-xp.expm1(log_p), gamma, xp)
-            loss = _soft_ce(q, log_p, alphas, xp)
-        return _finish(loss, _mask2d(prepared), prepared, reduction)
-
-    if alpha is not None and not (isinstance(alpha, int | float)
-                                  and not isinstance(alpha, bool)):
-        raise ValueError(f"in mode={prepared.mode!r} `alpha` must be a float in [0, 1] "
-                         f"(α for positives, 1 − α for negatives), got "
-                         f"{type(alpha).__name__}")
-    y = prepared.target
-    assert y is not None
-    log_q = prepared.log_one_minus_probs()
-    loss = _bce(y, log_p, log_q, None)
-    if gamma != 0:
-        loss = xp.exp(gamma * _log_mix(y, log_q, log_p, xp)) * loss
-    if alpha is not None:
-        a = _check_unit("alpha", alpha)
-        loss = (a * y + (1 - a) * (1 - y)) * loss
-    return _finish(loss, prepared.mask, prepared, reduction)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="focal_loss")
+    return focal_term(prepared, gamma=gamma, alpha=alpha, class_weights=class_weights,
+                      pos_weight=pos_weight)
 
 
-@_doc
+@declare("pixel")
 def conservative_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    lam: float = 5.0,
-    base: float = math.e,
-    eps: float = 1e-6,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, lam: float = 5.0,
+    base: float = math.e, eps: float = 1e-6, reduction: Reduction = "mean",
 ) -> Array:
     """Conservative loss ``λ (1 + log_a p_t)² · log_a(−log_a p_t)`` (Zhu et al. 2018).
 
@@ -581,7 +495,7 @@ def conservative_loss(
 
     Parameters
     ----------
-    {common}
+    %(inputs)s
     lam : float
         Scale ``λ > 0``.
     base : float
@@ -590,10 +504,9 @@ def conservative_loss(
         Clip of ``p_t`` to ``[eps, 1 − eps]``, ``0 < eps < 0.5`` (the loss tends to
         −∞ as ``p_t → 1``). The clip is applied in log space
         (``log p_t ∈ [log eps, log1p(−eps)]``), so it holds in float32 too.
-    reduction : {"mean", "sum", "none"}
-        ``"mean"`` averages over counted pixels (multiclass) or elements.
+    %(reduction_pixel)s
 
-    {returns}
+    %(returns_pixel)s
 
     Raises
     ------
@@ -621,26 +534,21 @@ def conservative_loss(
     if not 0 < eps < 0.5:
         raise ValueError(f"`eps` must lie in (0, 0.5) (p_t is clipped to [eps, 1 − eps]), "
                          f"got {eps!r}")
-    prepared = _prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index, reduction=reduction)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="conservative_loss")
     xp = prepared.xp
     log_p = prepared.log_probs()
-    if prepared.mode == "multiclass":
-        mask = _mask2d(prepared)
-        if prepared.labels is not None:
-            log_pt = _pick(log_p, _label_index(prepared), prepared)
-        else:
-            q = prepared.target
-            assert q is not None
-            p_t = xp.sum(q * xp.exp(log_p), axis=1)
-            log_pt = xp.log(xp.clip(p_t, eps, 1.0))
-    else:
-        mask = prepared.mask
+    if prepared.mode != "multiclass":
         y = prepared.target
         assert y is not None
-        log_pt = _log_mix(y, log_p, prepared.log_one_minus_probs(), xp)
+        log_pt = _log_mix(y, log_p, prepared.log_one_minus_probs(), xp=xp)
+    elif prepared.labels is not None:
+        log_pt = _pick(log_p, _label_index(prepared), prepared)
+    else:
+        q = prepared.target
+        assert q is not None
+        log_pt = xp.log(xp.clip(xp.sum(q * xp.exp(log_p), axis=1), eps, 1.0))
     log_pt = xp.clip(log_pt, math.log(eps), math.log1p(-eps))
     ln_a = math.log(base)
     log_a = log_pt / ln_a
-    loss = lam * (1 + log_a) ** 2 * (xp.log(-log_a) / ln_a)
-    return _finish(loss, mask, prepared, reduction)
+    return _finish(lam * (1 + log_a) ** 2 * (xp.log(-log_a) / ln_a), prepared)

@@ -1,32 +1,34 @@
 """Region (overlap) losses: formulas over the soft confusion statistics.
 
 Every loss here is ``inputs -> soft statistics (I, P, G) -> formula ->
-reduction``; adding a loss is adding a formula. For each image ``n`` and
-class ``c`` (sums over spatial elements, ignored elements excluded):
-``I = Σ p·g``, ``P = Σ p^k``, ``G = Σ g^k`` (``k = 2`` with ``squared=True``),
-``FP = P − I``, ``FN = G − I``. ``smooth`` goes once into numerator and
-denominator (MONAI's ``smooth_nr = smooth_dr``). A denominator that is exactly
-0 (only with ``smooth=0``: empty target and empty prediction) gives score 1 /
-loss 0, with a finite gradient.
+reduction``; the formulas are one table (``_formulas.FORMULAS``), so adding a
+loss is adding a formula. For each image ``n`` and class ``c`` (sums over
+spatial elements, ignored elements excluded): ``I = Σ p·g``, ``P = Σ p^k``,
+``G = Σ g^k`` (``k = 2`` with ``squared=True``), ``FP = P − I``, ``FN = G − I``.
+``smooth`` goes once into numerator and denominator (MONAI's ``smooth_nr =
+smooth_dr``). A denominator that is exactly 0 (only with ``smooth=0``: empty
+target and empty prediction) gives score 1 / loss 0, with a finite gradient.
 
 The statistics are public (:func:`soft_confusion`) and every loss can be
-computed back from them (:func:`region_loss_from_stats`, or e.g.
-``dice_loss.from_stats``), so that data-parallel training can all-reduce
-``(I, P, G)`` across devices before the ratio (a global Dice).
+computed back from them (:func:`region_loss_from_stats` with ``kind=``), so that
+data-parallel training can all-reduce ``(I, P, G)`` across devices before the
+ratio (a global Dice).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from . import _checks
-from ._inputs import prepare
+from ._capabilities import declare
+from ._checks import ClassWeights, Mode, Reduction, ScalarReduction
+from ._formulas import FORMULAS, Formula, dice_ratio, resolve_parameters
+from ._inputs import Prepared, prepare
 from ._math import safe_divide, safe_pow
 from ._namespace import Array, Namespace, get_namespace
 from ._reduce import apply_class_weights, reduce_elements, reduce_table, select_classes
-from ._stats import soft_statistics
+from ._stats import Stats, soft_statistics
 
 __all__ = [
     "dice_loss",
@@ -34,104 +36,31 @@ __all__ = [
     "focal_tversky_loss",
     "generalized_dice_loss",
     "jaccard_loss",
+    "mcc_loss",
     "region_loss_from_stats",
     "soft_confusion",
     "tversky_loss",
 ]
 
-Stats = tuple[Array, Array, Array]
-
-_COMMON = """y_pred : array
-        Real floating scores, ``(N, C, *spatial)`` (class axis at ``class_axis``);
-        binary mode also accepts ``(N, *spatial)``. Logits unless ``from_logits=False``.
-    y_true : array
-        Multiclass: integer class ids ``(N, *spatial)`` or a one-hot / soft-label float
-        array of ``y_pred``'s shape. Binary / multilabel: ``y_pred``'s shape, values in
-        [0, 1] (bool, int or float).
-    mode : {"multiclass", "binary", "multilabel"}
-        Softmax over classes, or elementwise sigmoid.
-    from_logits : bool
-        Apply the activation of ``mode``; ``False`` means ``y_pred`` are probabilities.
-    class_axis : int
-        Class axis of ``y_pred`` (``-1`` for channels-last data).
-    ignore_index : int, optional
-        Elements whose label (binary/multilabel: target value) equals it count in no sum."""
-
-_REDUCTION = """include_background : bool
-        If False, class 0 is dropped (multiclass and multilabel; ignored in binary mode).
-    class_weights : sequence of float, optional
-        One weight per class (length C, background included even when it is
-        dropped), multiplying each class's loss before the plain mean (MONAI).
-    batch : bool
-        Pool the sums over the batch too ("batch dice"): one value per class.
-    reduction : {"mean", "sum", "none"}
-        ``"none"`` returns the ``(N, C)`` table (``(C,)`` with ``batch=True``)."""
-
-
-def _doc(func: Callable[..., Any]) -> Callable[..., Any]:
-    func.__doc__ = (func.__doc__ or "").replace("{common}", _COMMON).replace(
-        "{reduction}", _REDUCTION)
-    return func
-
-
-# --------------------------------------------------------------------------- formulas
-
-
-def dice_score(inter: Array, pred: Array, true: Array, smooth: float, xp: Namespace) -> Array:
-    """Sørensen–Dice ``(2I + s) / (P + G + s)``."""
-    return safe_divide(2 * inter + smooth, pred + true + smooth, 1.0, xp)
-
-
-def jaccard_score(inter: Array, pred: Array, true: Array, smooth: float,
-                  xp: Namespace) -> Array:
-    """Jaccard / IoU ``(I + s) / (P + G − I + s)``."""
-    return safe_divide(inter + smooth, pred + true - inter + smooth, 1.0, xp)
-
-
-def tversky_index(inter: Array, pred: Array, true: Array, smooth: float, alpha: float,
-                  beta: float, xp: Namespace) -> Array:
-    """Tversky ``(I + s) / (I + α·FP + β·FN + s)``, ``FP = P − I``, ``FN = G − I``."""
-    den = inter + alpha * (pred - inter) + beta * (true - inter) + smooth
-    return safe_divide(inter + smooth, den, 1.0, xp)
-
-
-def generalized_dice_score(inter: Array, pred: Array, true: Array, smooth: float,
-                           weight_type: str, xp: Namespace) -> Array:
-    """Sudre et al.'s ``(2 Σ_c w_c I_c + s) / (Σ_c w_c (P_c + G_c) + s)`` over the last axis.
-
-    ``w_c = 1/G_c²`` ("square"), ``1/G_c`` ("simple") or 1 ("uniform"). A class
-    absent from the target (infinite weight) takes the largest finite weight of
-    its image; all classes absent gives all weights 0 (MONAI's convention).
-    """
-    if weight_type == "uniform":
-        weights = xp.ones_like(true)
-    else:
-        present = true > 0
-        safe = xp.where(present, true, xp.ones_like(true))
-        inv = 1 / (safe * safe) if weight_type == "square" else 1 / safe
-        weights = xp.where(present, inv, xp.zeros_like(inv))
-        largest = xp.max(weights, axis=-1, keepdims=True)
-        weights = xp.where(present, weights, xp.broadcast_to(largest, weights.shape))
-    num = 2 * xp.sum(weights * inter, axis=-1) + smooth
-    den = xp.sum(weights * (pred + true), axis=-1) + smooth
-    return safe_divide(num, den, 1.0, xp)
+Kind = Literal["dice", "jaccard", "tversky", "focal_tversky", "generalized_dice", "mcc"]
 
 
 # --------------------------------------------------------------------------- statistics
 
 
-@_doc
+@declare("region")
 def soft_confusion(
     y_pred: Array,
     y_true: Array,
     *,
-    mode: str = "multiclass",
+    mode: Mode = "multiclass",
     from_logits: bool = True,
     class_axis: int = 1,
     ignore_index: int | None = None,
     squared: bool = False,
     soft_label: bool = False,
     batch: bool = False,
+    count: bool = False,
 ) -> Stats:
     """Soft confusion statistics ``(I, P, G)`` per image and class.
 
@@ -142,21 +71,27 @@ def soft_confusion(
 
     Parameters
     ----------
-    {common}
-    squared : bool
-        ``P = Σ p²``, ``G = Σ g²`` (V-Net denominator, Milletari et al. 2016).
-    soft_label : bool
-        ``I = (Σp + Σg − Σ|p − g|)/2`` (identical for hard targets; minimal at
-        ``p = g`` for soft targets, MONAI's ``soft_label``). With ``squared`` the
-        L2 form ``(Σp² + Σg² − Σ(p − g)²)/2`` applies, which is ``Σ p·g`` itself.
+    %(y_pred)s
+    %(y_true)s
+    %(mode)s
+    %(from_logits)s
+    %(class_axis)s
+    %(ignore_index)s
+    %(squared)s
+    %(soft_label)s
     batch : bool
         Also sum over the batch axis (shapes become ``(1, C)``).
+    count : bool
+        Also return ``S``, the number of counted (non-ignored) elements per image and
+        class, which formulas with true negatives need (``kind="mcc"``).
 
     Returns
     -------
-    (I, P, G) : tuple of arrays
+    (I, P, G) or (I, P, G, S) : tuple of arrays
         Each ``(N, C)`` (``(1, C)`` with ``batch=True``), float32 for half/single
         precision inputs, float64 for float64, in the input's namespace and device.
+
+    %(raises)s
 
     Examples
     --------
@@ -168,60 +103,77 @@ def soft_confusion(
     ([[0.9, 0.8]], [[1.1, 0.9]], [[1.0, 1.0]])
     """
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                       class_axis=class_axis, ignore_index=ignore_index)
+                       class_axis=class_axis, ignore_index=ignore_index, reduction="none",
+                       caller="soft_confusion")
+    for name, flag in (("squared", squared), ("soft_label", soft_label), ("batch", batch),
+                       ("count", count)):
+        _checks.check_bool(name, flag)
     return soft_statistics(prepared, squared=squared, soft_label=soft_label,
-                           batch_pooled=batch)
+                           batch_pooled=batch, count=count)
 
 
-_KINDS = ("dice", "jaccard", "tversky", "focal_tversky", "generalized_dice")
-_WEIGHT_TYPES = ("square", "simple", "uniform")
+def _loss_from_stats(stats: Stats, formula: Formula, parameters: dict[str, Any], *,
+                     class_weights: Sequence[float] | None, include_background: bool,
+                     reduction: str, mode: str, xp: Namespace) -> Array:
+    """The formula's loss table, classes selected and weighted, reduced."""
+    num_classes = stats[0].shape[-1]
+    if class_weights is not None:
+        if not formula.per_class:
+            raise TypeError(f"kind={formula.name!r} weights the classes itself; "
+                            "`class_weights` is not supported (use weight_type)")
+        class_weights = _checks.check_class_vector("class_weights", class_weights,
+                                                   num_classes, mode=mode)
+    kept = tuple(select_classes(s, include_background) for s in stats)
+    loss = formula.loss(kept, xp=xp, **parameters)
+    loss = apply_class_weights(loss, class_weights, include_background=include_background,
+                               xp=xp)
+    return reduce_table(loss, reduction, xp=xp)
 
 
-def _score_table(stats: Stats, kind: str, smooth: float, alpha: float, beta: float,
-                 weight_type: str, xp: Namespace) -> Array:
-    inter, pred, true = stats
-    if kind == "dice":
-        return dice_score(inter, pred, true, smooth, xp)
-    if kind == "jaccard":
-        return jaccard_score(inter, pred, true, smooth, xp)
-    if kind in ("tversky", "focal_tversky"):
-        return tversky_index(inter, pred, true, smooth, alpha, beta, xp)
-    return generalized_dice_score(inter, pred, true, smooth, weight_type, xp)
-
-
+@declare("region")
 def region_loss_from_stats(
     stats: Stats,
     *,
-    kind: str = "dice",
-    smooth: float = 1e-5,
-    alpha: float | None = None,
-    beta: float | None = None,
-    gamma: float | None = None,
-    weight_type: str = "square",
-    class_weights: Sequence[float] | None = None,
-    include_background: bool = True,
-    reduction: str = "mean",
+    kind: Kind = "dice",
+    class_weights: ClassWeights = None,
+    include_background: bool = True, reduction: Reduction = "mean",
+    **parameters: Any,
 ) -> Array:
     """A region loss from (possibly all-reduced) statistics ``(I, P, G)``.
 
     Parameters
     ----------
     stats : tuple of arrays
-        ``(I, P, G)`` of the same shape ``(..., C)``, e.g. from
-        :func:`soft_confusion`, summed across devices.
-    kind : {"dice", "jaccard", "tversky", "focal_tversky", "generalized_dice"}
-        The formula; the rest of the keywords are those of the matching loss.
-        ``alpha``/``beta``/``gamma`` default to that loss's defaults
-        (Tversky 0.5/0.5, focal Tversky 0.3/0.7/0.75).
+        ``(I, P, G)`` of the same shape ``(..., C)``, e.g. from :func:`soft_confusion`,
+        summed across devices; ``(I, P, G, S)`` for ``kind="mcc"``
+        (``soft_confusion(..., count=True)``).
+    kind : {"dice", "jaccard", "tversky", "focal_tversky", "generalized_dice", "mcc"}
+        The formula: that of ``dice_loss``, ``jaccard_loss``, ... ``mcc_loss``.
+    class_weights : sequence of float, optional
+        One weight per class (length C of the statistics), multiplying each class's
+        loss; not for ``"generalized_dice"``.
     include_background : bool
         Drop the first class (last axis) when False.
     reduction : {"mean", "sum", "none"}
         ``"none"`` gives the ``(..., C')`` table (``(...)`` for generalized dice).
+    **parameters
+        The formula's own keywords, defaulting to those of the matching loss:
+        ``smooth`` (all but mcc), ``alpha``, ``beta`` (Tversky 0.5/0.5, focal Tversky
+        0.3/0.7), ``gamma`` (focal Tversky, 0.75), ``weight_type`` (generalized dice),
+        ``eps`` (mcc).
 
     Returns
     -------
     array
         The loss, in the statistics' namespace, dtype and device.
+
+    Raises
+    ------
+    TypeError
+        A parameter the formula does not take, ``class_weights`` with generalized dice.
+    ValueError
+        Unknown ``kind``/``reduction``, statistics of different shapes or the wrong
+        number of them, invalid parameter values.
 
     Examples
     --------
@@ -230,120 +182,75 @@ def region_loss_from_stats(
     >>> round(float(region_loss_from_stats(stats, kind="dice", smooth=0.0)), 6)
     0.150376
     """
-    _checks.check_choice("kind", kind, _KINDS)
+    _checks.check_choice("kind", kind, tuple(FORMULAS))
     _checks.check_choice("reduction", reduction, _checks.REDUCTIONS)
-    _checks.check_choice("weight_type", weight_type, _WEIGHT_TYPES)
-    smooth = _checks.check_nonnegative("smooth", smooth)
-    focal = kind == "focal_tversky"
-    alpha = _checks.check_nonnegative("alpha", (0.3 if focal else 0.5) if alpha is None else alpha)
-    beta = _checks.check_nonnegative("beta", (0.7 if focal else 0.5) if beta is None else beta)
-    gamma = _checks.check_positive("gamma", 0.75 if gamma is None else gamma)
-    if len(stats) != 3:
-        raise ValueError(f"`stats` must be the triple (I, P, G), got {len(stats)} arrays")
-    xp = get_namespace(*stats, names=("I", "P", "G"))
+    _checks.check_bool("include_background", include_background)
+    formula = FORMULAS[kind]
+    resolved = resolve_parameters(formula, parameters)
+    if len(stats) != formula.num_stats:
+        names = "(I, P, G, S)" if formula.needs_count else "(I, P, G)"
+        raise ValueError(f"`stats` must be {names} for kind={kind!r}, got {len(stats)} "
+                         "arrays")
+    xp = get_namespace(*stats, names=("I", "P", "G", "S")[:len(stats)])
     shapes = {tuple(s.shape) for s in stats}
     if len(shapes) != 1 or stats[0].ndim < 1:
         raise ValueError(f"`stats` arrays must share one shape (..., C), got {sorted(shapes)}")
-    num_classes = stats[0].shape[-1]
-    stats = tuple(select_classes(s, include_background) for s in stats)  # type: ignore[assignment]
-    score = _score_table(stats, kind, smooth, alpha, beta, weight_type, xp)
-    loss = 1 - score
-    if focal:
-        loss = safe_pow(loss, gamma, xp)
-    if kind == "generalized_dice":
-        if class_weights is not None:
-            raise TypeError("generalized dice weights classes itself; `class_weights` "
-                            "is not supported (use weight_type)")
-    else:
-        loss = apply_class_weights(loss, class_weights, include_background, num_classes,
-                                   "from_stats", xp)
-    return reduce_table(loss, reduction, xp)
+    return _loss_from_stats(stats, formula, resolved, class_weights=class_weights,
+                            include_background=include_background, reduction=reduction,
+                            mode="from_stats", xp=xp)
 
 
 # --------------------------------------------------------------------------- losses
 
 
-def _region_loss(kind: str, y_pred: Array, y_true: Array, *, mode: str, from_logits: bool,
-                 class_axis: int, ignore_index: int | None,
-                 class_weights: Sequence[float] | None, include_background: bool,
-                 batch: bool, reduction: str, squared: bool = False,
-                 soft_label: bool = False, **formula: Any) -> Array:
-    _checks.check_choice("reduction", reduction, _checks.REDUCTIONS)
-    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                       class_axis=class_axis, ignore_index=ignore_index)
-    if class_weights is not None:
-        _checks.check_class_weights(class_weights, prepared.num_classes, mode)
+def region_term(prepared: Prepared, kind: Kind, *, class_weights: Sequence[float] | None,
+                include_background: bool, batch: bool, squared: bool = False,
+                soft_label: bool = False, **parameters: Any) -> Array:
+    """The region loss ``kind`` on prepared inputs (shared with the compound losses)."""
+    for name, flag in (("include_background", include_background), ("batch", batch),
+                       ("squared", squared), ("soft_label", soft_label)):
+        _checks.check_bool(name, flag)
+    formula = FORMULAS[kind]
+    resolved = resolve_parameters(formula, parameters)
     stats = soft_statistics(prepared, squared=squared, soft_label=soft_label,
-                            batch_pooled=batch)
-    loss = region_loss_from_stats(
-        stats, kind=kind, class_weights=class_weights,
-        include_background=include_background or mode == "binary",
-        reduction=reduction, **formula)
-    if reduction == "none" and batch and kind != "generalized_dice":
+                            batch_pooled=batch, count=formula.needs_count)
+    loss = _loss_from_stats(stats, formula, resolved, class_weights=class_weights,
+                            include_background=include_background or prepared.mode == "binary",
+                            reduction=prepared.reduction, mode=prepared.mode, xp=prepared.xp)
+    if batch and prepared.reduction == "none" and formula.per_class:
         loss = loss[0, ...]
     return loss
 
 
-def _with_from_stats(kind: str) -> Callable[[Callable[..., Array]], Callable[..., Array]]:
-    def attach(func: Callable[..., Array]) -> Callable[..., Array]:
-        func.from_stats = functools.partial(region_loss_from_stats, kind=kind)  # type: ignore[attr-defined]
-        return _doc(func)
-    return attach
-
-
-@_with_from_stats("dice")
+@declare("region")
 def dice_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    class_weights: Sequence[float] | None = None,
-    include_background: bool = True,
-    smooth: float = 1e-5,
-    squared: bool = False,
-    batch: bool = False,
-    soft_label: bool = False,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    include_background: bool = True, smooth: float = 1e-5, squared: bool = False,
+    batch: bool = False, soft_label: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Soft Dice loss ``1 − (2I + s)/(P + G + s)`` per image and class.
 
     Parameters
     ----------
-    {common}
-    {reduction}
-    smooth : float
-        Added once to numerator and denominator (MONAI ``smooth_nr = smooth_dr``;
-        smp 0.6 and optax effectively add ``2·smooth``).
-    squared : bool
-        V-Net denominator ``Σp² + Σg²`` (Milletari et al. 2016).
-    soft_label : bool
-        ``I = (Σp + Σg − Σ|p − g|)/2``, so the loss is minimal at ``p = g`` for
-        soft targets too (identical for hard targets). With ``squared`` the L2
-        form ``(Σp² + Σg² − Σ(p − g)²)/2 = Σ p·g`` applies (MONAI's ``ord=2``).
+    %(inputs)s
+    %(region_options)s
+    %(squared)s
+    %(batch)s
+    %(soft_label)s
+    %(reduction_region)s
 
-    Returns
-    -------
-    array
-        Scalar for "mean"/"sum"; ``(N, C)`` (``(C,)`` with ``batch``) for "none".
-        float32 for half/single precision, float64 for float64; input namespace/device.
+    %(returns_region)s
 
-    Raises
-    ------
-    TypeError
-        Integer/bool ``y_pred``, mixed namespaces, wrong option types.
-    ValueError
-        Shape mismatch, ``mode="multiclass"`` with one channel, labels out of range,
-        probabilities outside [0, 1], non-finite input.
+    %(raises)s
 
     Notes
     -----
     Statistics are per image (MONAI, optax), never silently pooled over the batch
     (smp); ``batch=True`` pools them on request. An empty class with an empty
     prediction scores ``s/s = 1`` (loss 0); with an empty target but a non-empty
-    prediction the loss is ≈ 1.
+    prediction the loss is ≈ 1. From statistics:
+    ``region_loss_from_stats(stats, kind="dice")``.
 
     References
     ----------
@@ -358,45 +265,37 @@ def dice_loss(
     >>> round(float(dice_loss(logits, labels)), 6)
     0.000335
     """
-    return _region_loss("dice", y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index,
-                        class_weights=class_weights, include_background=include_background,
-                        batch=batch, reduction=reduction, squared=squared,
-                        soft_label=soft_label, smooth=smooth)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="dice_loss")
+    return region_term(prepared, "dice", smooth=smooth, squared=squared,
+                       soft_label=soft_label, class_weights=class_weights,
+                       include_background=include_background, batch=batch)
 
 
-@_with_from_stats("jaccard")
+@declare("region")
 def jaccard_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    class_weights: Sequence[float] | None = None,
-    include_background: bool = True,
-    smooth: float = 1e-5,
-    batch: bool = False,
-    soft_label: bool = False,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    smooth: float = 1e-5, include_background: bool = True, batch: bool = False,
+    soft_label: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Soft Jaccard (IoU) loss ``1 − (I + s)/(P + G − I + s)`` per image and class.
 
     Parameters
     ----------
-    {common}
-    {reduction}
-    smooth : float
-        Added once to numerator and denominator. (MONAI's ``DiceLoss(jaccard=True)``
-        doubles the numerator, which halves its effective smoothing.)
-    soft_label : bool
-        L1 form of the intersection (see :func:`dice_loss`).
+    %(inputs)s
+    %(region_options)s
+    %(batch)s
+    %(soft_label)s
+    %(reduction_region)s
 
-    Returns
-    -------
-    array
-        Scalar, or ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
+    %(returns_region)s
+
+    Notes
+    -----
+    MONAI's ``DiceLoss(jaccard=True)`` doubles the numerator, which halves its
+    effective smoothing. From statistics: ``region_loss_from_stats(stats,
+    kind="jaccard")``.
 
     References
     ----------
@@ -410,52 +309,40 @@ def jaccard_loss(
     >>> round(float(jaccard_loss(probs, np.array([[0, 1]]), from_logits=False, smooth=0)), 6)
     0.666667
     """
-    return _region_loss("jaccard", y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index,
-                        class_weights=class_weights, include_background=include_background,
-                        batch=batch, reduction=reduction, soft_label=soft_label,
-                        smooth=smooth)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="jaccard_loss")
+    return region_term(prepared, "jaccard", smooth=smooth, soft_label=soft_label,
+                       class_weights=class_weights, include_background=include_background,
+                       batch=batch)
 
 
-@_with_from_stats("tversky")
+@declare("region")
 def tversky_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    class_weights: Sequence[float] | None = None,
-    include_background: bool = True,
-    alpha: float = 0.5,
-    beta: float = 0.5,
-    smooth: float = 1e-5,
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    include_background: bool = True, alpha: float = 0.5, beta: float = 0.5, smooth: float = 1e-5,
     batch: bool = False,
-    soft_label: bool = False,
-    reduction: str = "mean",
+    soft_label: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Tversky loss ``1 − (I + s)/(I + α·FP + β·FN + s)`` per image and class.
 
     Parameters
     ----------
-    {common}
-    {reduction}
+    %(inputs)s
+    %(class_weights)s
+    %(include_background)s
     alpha : float
         Weight of false positives ``FP = P − I`` (Salehi et al.; MONAI, optax).
         Keras 3.15 swaps α and β (keras#23322); we do not.
     beta : float
         Weight of false negatives ``FN = G − I``. ``alpha = beta = 0.5`` is Dice,
         ``alpha = beta = 1`` is Jaccard.
-    smooth : float
-        Added once to numerator and denominator.
-    soft_label : bool
-        L1 form of the intersection (see :func:`dice_loss`).
+    %(smooth)s
+    %(batch)s
+    %(soft_label)s
+    %(reduction_region)s
 
-    Returns
-    -------
-    array
-        Scalar, or ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
+    %(returns_region)s
 
     References
     ----------
@@ -469,38 +356,28 @@ def tversky_loss(
     >>> round(float(tversky_loss(probs, np.array([[0, 1]]), from_logits=False, smooth=0)), 6)
     0.5
     """
-    return _region_loss("tversky", y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index,
-                        class_weights=class_weights, include_background=include_background,
-                        batch=batch, reduction=reduction, soft_label=soft_label,
-                        smooth=smooth, alpha=alpha, beta=beta)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="tversky_loss")
+    return region_term(prepared, "tversky", alpha=alpha, beta=beta, smooth=smooth,
+                       soft_label=soft_label, class_weights=class_weights,
+                       include_background=include_background, batch=batch)
 
 
-@_with_from_stats("focal_tversky")
+@declare("region")
 def focal_tversky_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    class_weights: Sequence[float] | None = None,
-    include_background: bool = True,
-    alpha: float = 0.3,
-    beta: float = 0.7,
-    gamma: float = 0.75,
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    include_background: bool = True, alpha: float = 0.3, beta: float = 0.7, gamma: float = 0.75,
     smooth: float = 1e-5,
-    batch: bool = False,
-    soft_label: bool = False,
-    reduction: str = "mean",
+    batch: bool = False, soft_label: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Focal Tversky loss ``(1 − T)^γ`` per image and class, T the Tversky index.
 
     Parameters
     ----------
-    {common}
-    {reduction}
+    %(inputs)s
+    %(class_weights)s
+    %(include_background)s
     alpha, beta : float
         Tversky weights of FP and FN (paper: 0.3, 0.7).
     gamma : float
@@ -508,15 +385,12 @@ def focal_tversky_loss(
         with ``γ = 4/3``; our ``gamma`` is the exponent itself, 0.75. At ``T = 1``
         the gradient is taken as 0 (the subgradient) instead of the infinite
         ``γ(1 − T)^(γ−1)``.
-    smooth : float
-        Added once to numerator and denominator.
-    soft_label : bool
-        L1 form of the intersection (see :func:`dice_loss`).
+    %(smooth)s
+    %(batch)s
+    %(soft_label)s
+    %(reduction_region)s
 
-    Returns
-    -------
-    array
-        Scalar, or ``(N, C)`` / ``(C,)`` for ``reduction="none"``.
+    %(returns_region)s
 
     Notes
     -----
@@ -536,28 +410,20 @@ def focal_tversky_loss(
     >>> round(float(focal_tversky_loss(probs, y, from_logits=False, smooth=0, gamma=1.0)), 6)
     0.5
     """
-    return _region_loss("focal_tversky", y_pred, y_true, mode=mode, from_logits=from_logits,
-                        class_axis=class_axis, ignore_index=ignore_index,
-                        class_weights=class_weights, include_background=include_background,
-                        batch=batch, reduction=reduction, soft_label=soft_label,
-                        smooth=smooth, alpha=alpha, beta=beta, gamma=gamma)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction,
+                       caller="focal_tversky_loss")
+    return region_term(prepared, "focal_tversky", alpha=alpha, beta=beta, gamma=gamma,
+                       smooth=smooth, soft_label=soft_label, class_weights=class_weights,
+                       include_background=include_background, batch=batch)
 
 
-@_with_from_stats("generalized_dice")
+@declare("region")
 def generalized_dice_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    include_background: bool = True,
-    weight_type: str = "square",
-    smooth: float = 1e-5,
-    batch: bool = False,
-    soft_label: bool = False,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, include_background: bool = True,
+    weight_type: Literal["square", "simple", "uniform"] = "square", smooth: float = 1e-5,
+    batch: bool = False, soft_label: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Generalized Dice loss: one weighted ratio over the classes of each image.
 
@@ -565,26 +431,24 @@ def generalized_dice_loss(
 
     Parameters
     ----------
-    {common}
-    include_background : bool
-        If False, class 0 is left out of both sums (multiclass and multilabel).
+    %(inputs)s
+    %(include_background)s
     weight_type : {"square", "simple", "uniform"}
         ``w_c = 1/G_c²``, ``1/G_c`` or 1. A class absent from an image's target
         (infinite weight) gets the largest finite weight of that image (MONAI's
         convention); with every class absent all weights are 0 and the loss is 0.
-    smooth : float
-        Added once to numerator and denominator.
+    %(smooth)s
     batch : bool
         Pool the statistics (and so the weights) over the batch: one ratio.
-    soft_label : bool
-        L1 form of the intersection (see :func:`dice_loss`).
+    %(soft_label)s
     reduction : {"mean", "sum", "none"}
         ``"none"`` gives shape ``(N,)`` (``(1,)`` with ``batch=True``).
 
     Returns
     -------
     array
-        Scalar, or ``(N,)`` for ``reduction="none"``.
+        Scalar, or ``(N,)`` for ``reduction="none"``; float32 (float64 for float64
+        input), in the input's namespace and device.
 
     References
     ----------
@@ -599,32 +463,74 @@ def generalized_dice_loss(
     >>> round(float(loss), 6)
     0.5
     """
-    return _region_loss("generalized_dice", y_pred, y_true, mode=mode,
-                        from_logits=from_logits, class_axis=class_axis,
-                        ignore_index=ignore_index, class_weights=None,
-                        include_background=include_background, batch=batch,
-                        reduction=reduction, soft_label=soft_label, smooth=smooth,
-                        weight_type=weight_type)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction,
+                       caller="generalized_dice_loss")
+    return region_term(prepared, "generalized_dice", weight_type=weight_type, smooth=smooth,
+                       soft_label=soft_label, class_weights=None,
+                       include_background=include_background, batch=batch)
 
 
-# --------------------------------------------------------------------------- exp-log
+@declare("region")
+def mcc_loss(
+    y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
+    class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
+    eps: float = 1e-5, include_background: bool = True, batch: bool = False,
+    reduction: Reduction = "mean",
+) -> Array:
+    """Matthews correlation coefficient loss ``1 − MCC`` per image and class.
+
+    ``MCC = (TP·TN − FP·FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN) + eps)`` with the soft
+    counts ``TP = I``, ``FP = P − I``, ``FN = G − I``, ``TN = S − P − G + I``, ``S`` the
+    number of counted (non-ignored) elements.
+
+    Parameters
+    ----------
+    %(inputs)s
+    %(class_weights)s
+    %(include_background)s
+    eps : float
+        Added under the square root (``>= 0``). With ``eps = 0`` a zero denominator
+        gives MCC 0 (loss 1) with a finite gradient.
+    batch : bool
+        Pool the counts over the batch too (smp's ``MCCLoss`` pools the whole batch).
+    %(reduction_region)s
+
+    %(returns_region)s
+
+    Notes
+    -----
+    Unlike the overlap losses, MCC rewards true negatives: a class absent from both
+    the target and the prediction has MCC 0 (loss 1), not a perfect score, since the
+    correlation of two constant masks is undefined. From statistics:
+    ``region_loss_from_stats(soft_confusion(..., count=True), kind="mcc")``.
+
+    References
+    ----------
+    Abhishek & Hamarneh, "Matthews correlation coefficient loss for deep
+    convolutional networks: application to skin lesion segmentation", ISBI 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probs = np.array([[[0.9, 0.2, 0.1, 0.7]]])  # (N=1, C=1, S=4)
+    >>> mask = np.array([[[1.0, 0.0, 0.0, 1.0]]])
+    >>> round(float(mcc_loss(probs, mask, mode="binary", from_logits=False)), 6)
+    0.349186
+    """
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="mcc_loss")
+    return region_term(prepared, "mcc", eps=eps, class_weights=class_weights,
+                       include_background=include_background, batch=batch)
 
 
+@declare("region")
 def exp_log_loss(
-    y_pred: Array,
-    y_true: Array,
-    *,
-    mode: str = "multiclass",
-    from_logits: bool = True,
-    class_axis: int = 1,
-    ignore_index: int | None = None,
-    include_background: bool = True,
-    gamma_dice: float = 0.3,
-    gamma_ce: float = 0.3,
-    w_dice: float = 0.8,
-    w_ce: float = 0.2,
-    smooth: float = 1.0,
-    reduction: str = "mean",
+    y_pred: Array, y_true: Array, *, mode: Literal["multiclass"] = "multiclass",
+    from_logits: bool = True, class_axis: int = 1, ignore_index: int | None = None,
+    include_background: bool = True, gamma_dice: float = 0.3, gamma_ce: float = 0.3,
+    w_dice: float = 0.8, w_ce: float = 0.2, smooth: float = 1.0,
+    reduction: ScalarReduction = "mean",
 ) -> Array:
     """Exponential logarithmic loss (Wong et al. 2018) for very unbalanced classes.
 
@@ -637,21 +543,7 @@ def exp_log_loss(
 
     Parameters
     ----------
-    y_pred : array
-        Real floating scores ``(N, C, *spatial)`` (class axis at ``class_axis``),
-        logits unless ``from_logits=False``.
-    y_true : array
-        Integer class ids ``(N, *spatial)`` or a one-hot / soft-label float array of
-        ``y_pred``'s shape.
-    mode : {"multiclass"}
-        The paper's softmax formulation; other modes raise ``ValueError``.
-    from_logits : bool
-        Softmax inside (``−ln p`` from log-probabilities, exact for large logits);
-        ``False`` means ``y_pred`` are probabilities.
-    class_axis : int
-        Class axis of ``y_pred`` (``-1`` for channels-last data).
-    ignore_index : int, optional
-        Elements with this label count in neither term (nor in the frequencies ``f_k``).
+    %(inputs_softmax)s
     include_background : bool
         If False, class 0 is dropped from the Dice term. The cross-entropy term always
         covers every element (as in MONAI's ``DiceCELoss``).
@@ -667,17 +559,9 @@ def exp_log_loss(
         each term's entries). ``"none"`` is not supported: the two terms have
         different shapes ((N, C) and (N, *spatial)).
 
-    Returns
-    -------
-    array
-        Scalar, float32 for half/single precision and float64 for float64 inputs, in
-        the input's namespace and device.
+    %(returns_scalar)s
 
-    Raises
-    ------
-    ValueError
-        A mode other than "multiclass", ``reduction="none"``, negative weights or
-        exponents, and the input errors of :func:`dice_loss`.
+    %(raises)s
 
     Notes
     -----
@@ -708,30 +592,23 @@ def exp_log_loss(
     ...                          gamma_ce=1.0)), 6)
     0.13085
     """
-    if mode != "multiclass":
-        raise ValueError(
-            f"exp_log_loss is defined for mode='multiclass' (softmax over classes), got "
-            f"mode={mode!r}; for one foreground channel use two channels (background, "
-            "foreground) with mode='multiclass'"
-        )
-    if reduction not in ("mean", "sum"):
-        raise ValueError(
-            f"`reduction` must be 'mean' or 'sum' for exp_log_loss, got {reduction!r} "
-            "('none' is not supported: the Dice term is (N, C), the CE term per element)"
-        )
-    gamma_dice = _checks.check_nonnegative("gamma_dice", gamma_dice)
-    gamma_ce = _checks.check_nonnegative("gamma_ce", gamma_ce)
-    w_dice = _checks.check_nonnegative("w_dice", w_dice)
-    w_ce = _checks.check_nonnegative("w_ce", w_ce)
-    smooth = _checks.check_nonnegative("smooth", smooth)
-    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits,
-                       class_axis=class_axis, ignore_index=ignore_index)
+    prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
+                       ignore_index=ignore_index, reduction=reduction, caller="exp_log_loss",
+                       modes=("multiclass",), reductions=_checks.SCALAR_REDUCTIONS,
+                       alternative="for one foreground channel use two channels "
+                       "(background, foreground) with mode='multiclass'")
+    _checks.check_bool("include_background", include_background)
+    gamma_dice, gamma_ce, w_dice, w_ce, smooth = (
+        _checks.check_nonnegative(name, value) for name, value in (
+            ("gamma_dice", gamma_dice), ("gamma_ce", gamma_ce), ("w_dice", w_dice),
+            ("w_ce", w_ce), ("smooth", smooth)))
     xp = prepared.xp
 
     # Dice term: (−ln Dice)^γ per image and class
     inter, pred, true = soft_statistics(prepared)
-    dice = select_classes(dice_score(inter, pred, true, smooth, xp), include_background)
-    dice_term = reduce_table(safe_pow(-xp.log(dice), gamma_dice, xp), reduction, xp)
+    dice = select_classes(dice_ratio(inter, pred, true, smooth=smooth, xp=xp),
+                          include_background)
+    dice_term = reduce_table(safe_pow(-xp.log(dice), gamma_dice, xp=xp), reduction, xp=xp)
 
     # CE term: w_l (−ln p_l)^γ per element, w_l from the label counts of the batch
     neg_log = -prepared.log_probs()
@@ -739,20 +616,20 @@ def exp_log_loss(
     # label frequencies f_k of the batch: G (masked target sums) pooled over the images,
     # already computed for the Dice term
     freq = xp.sum(true, axis=0)
-    label_weight = xp.sqrt(safe_divide(xp.sum(freq) + xp.zeros_like(freq), freq, 0.0, xp))
+    label_weight = xp.sqrt(safe_divide(xp.sum(freq) + xp.zeros_like(freq), freq, fill=0.0,
+                                       xp=xp))
     label_weight = xp.reshape(label_weight, (1, prepared.num_classes, 1))
     if prepared.labels is not None:
         hit = prepared.label_indicator()
         nll = xp.sum(xp.where(hit, neg_log, zeros), axis=1)
         weight = xp.sum(xp.where(hit, label_weight, zeros), axis=1)
-        pixel = weight * safe_pow(nll, gamma_ce, xp)
+        pixel = weight * safe_pow(nll, gamma_ce, xp=xp)
     else:
         target = prepared.target
         assert target is not None
         present = target > 0
         pixel = xp.sum(xp.where(
             present, target * label_weight * safe_pow(xp.where(present, neg_log, zeros),
-                                                      gamma_ce, xp), zeros), axis=1)
-    mask = None if prepared.mask is None else prepared.mask[:, 0, :]
-    ce_term = reduce_elements(pixel, mask, reduction, xp)
+                                                      gamma_ce, xp=xp), zeros), axis=1)
+    ce_term = reduce_elements(pixel, prepared.element_mask(), reduction, xp=xp)
     return w_dice * dice_term + w_ce * ce_term

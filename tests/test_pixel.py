@@ -505,8 +505,10 @@ def test_bad_inputs() -> None:
         pixel.focal_loss(x, y, alpha=(0.5, 0.5))
     with pytest.raises(ValueError, match="alpha"):
         pixel.focal_loss(x, y, alpha=1.5)
-    with pytest.raises(ValueError, match=r"mode='binary'.*alpha"):
-        pixel.focal_loss(xb, yb, mode="binary", alpha=(0.25,))
+    with pytest.raises(ValueError, match=r"alpha.*expected 1, got 2.*mode='binary'"):
+        pixel.focal_loss(xb, yb, mode="binary", alpha=(0.25, 0.5))
+    with pytest.raises(ValueError, match=r"alpha.*\[0, 1\].*mode='binary'"):
+        pixel.focal_loss(xb, yb, mode="binary", alpha=(1.5,))
     with pytest.raises(ValueError, match="lam"):
         pixel.conservative_loss(x, y, lam=0.0)
     with pytest.raises(ValueError, match="base"):

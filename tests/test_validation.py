@@ -260,15 +260,15 @@ def test_region_loss_from_stats_rejects_bad_options() -> None:
                                               "'lovasz'")):
         sx.region_loss_from_stats(stats, kind="lovasz")
     with pytest.raises(ValueError, match="`reduction`"):
-        sx.dice_loss.from_stats(stats, reduction="avg")
-    with pytest.raises(ValueError, match="`stats` must be the triple"):
-        sx.dice_loss.from_stats(stats[:2])
+        sx.region_loss_from_stats(stats, reduction="avg")
+    with pytest.raises(ValueError, match=r"`stats` must be \(I, P, G\)"):
+        sx.region_loss_from_stats(stats[:2])
     with pytest.raises(ValueError, match="share one shape"):
-        sx.dice_loss.from_stats((stats[0], stats[1][:1], stats[2]))
+        sx.region_loss_from_stats((stats[0], stats[1][:1], stats[2]))
     with pytest.raises(ValueError, match=both("`class_weights`", "expected 3", "got 2")):
-        sx.dice_loss.from_stats(stats, class_weights=[1.0, 2.0])
+        sx.region_loss_from_stats(stats, class_weights=[1.0, 2.0])
     with pytest.raises(ValueError, match="`smooth` must be >= 0"):
-        sx.dice_loss.from_stats(stats, smooth=-1.0)
+        sx.region_loss_from_stats(stats, smooth=-1.0)
 
 
 @pytest.mark.parametrize("name", ["dice", "jaccard", "tversky", "focal_tversky"])

@@ -1,0 +1,156 @@
+"""Per-parameter documentation: each shared parameter is worded once.
+
+Public docstrings write ``%(name)s`` on a line of its own where a shared entry
+belongs (SciPy ``ndimage``'s ``docfiller``); :func:`docfiller` replaces it by
+the entry of :data:`DOCS`, indented like the placeholder. An unknown
+placeholder raises ``KeyError`` at import time, and a test checks that no
+placeholder is left and that every parameter of every public function is
+documented.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["DOCS", "docfiller", "fill"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DOCS: dict[str, str] = {
+    "y_pred": """\
+y_pred : array
+    Real floating scores ``(N, C, *spatial)`` with the class axis at ``class_axis``
+    (binary mode also ``(N, *spatial)``); logits unless ``from_logits=False``.""",
+    "y_true": """\
+y_true : array
+    Multiclass: integer class ids ``(N, *spatial)`` or a one-hot / soft-label float
+    array of ``y_pred``'s shape. Binary / multilabel: ``y_pred``'s shape, values in
+    [0, 1] (bool, int or float; soft labels allowed).""",
+    "mode": """\
+mode : {"multiclass", "binary", "multilabel"}
+    ``"multiclass"``: softmax over the class axis; ``"binary"`` (one channel) and
+    ``"multilabel"`` (one independent channel per class): elementwise sigmoid.""",
+    "mode_sigmoid": """\
+mode : {"binary", "multilabel"}
+    Elementwise sigmoid: one channel (``"binary"``) or one independent channel per
+    class (``"multilabel"``). ``"multiclass"`` raises ``ValueError``.""",
+    "mode_softmax": """\
+mode : {"multiclass"}
+    Softmax over the class axis; other modes raise ``ValueError``.""",
+    "from_logits": """\
+from_logits : bool
+    Apply the activation of ``mode`` inside, in log space where logs are needed
+    (exact for logits of magnitude 1e4). ``False``: ``y_pred`` are probabilities
+    already; their logs are clamped at −100 (torch's BCE convention).""",
+    "class_axis": """\
+class_axis : int
+    Class axis of ``y_pred`` (``-1`` for channels-last data). Integer ``y_true`` has
+    no class axis. A square channels-last batch such as ``(2, 4, 4, 4)`` is also a
+    valid channels-first one: pass ``class_axis=-1`` for such data; under
+    ``jax.vmap`` keep a batch axis in each mapped example.""",
+    "ignore_index": """\
+ignore_index : int, optional
+    Elements whose integer label (binary/multilabel: target value) equals it count in
+    no term: no sum, no count of a mean. It must lie outside {0, 1} in
+    binary/multilabel mode. For one-hot/soft multiclass targets an in-range index
+    ignores pixels whose target for that class is 1, an out-of-range one pixels whose
+    target sums to 0 (MONAI).""",
+    "class_weights": """\
+class_weights : sequence of float, optional
+    One non-negative weight per class, length C (background included, also when it
+    is dropped), multiplying each class's loss before the plain mean (MONAI).""",
+    "include_background": """\
+include_background : bool
+    If False, class 0 is dropped (multiclass and multilabel; no effect in binary
+    mode, where class 0 is the foreground).""",
+    "smooth": """\
+smooth : float
+    Added once to numerator and denominator (MONAI ``smooth_nr = smooth_dr``; smp 0.6
+    and optax effectively add ``2·smooth``).""",
+    "squared": """\
+squared : bool
+    V-Net denominator ``Σp² + Σg²`` (Milletari et al. 2016).""",
+    "batch": """\
+batch : bool
+    Pool the sums over the batch too ("batch dice"): one value per class.""",
+    "soft_label": """\
+soft_label : bool
+    ``I = (Σp + Σg − Σ|p − g|)/2``, so the loss is minimal at ``p = g`` for soft
+    targets too (identical for hard targets; MONAI ``soft_label``). With ``squared``
+    the L2 form ``(Σp² + Σg² − Σ(p − g)²)/2 = Σ p·g`` applies.""",
+    "reduction_region": """\
+reduction : {"mean", "sum", "none"}
+    Mean or sum over images and included classes, or the ``(N, C)`` table itself
+    (``(C,)`` with ``batch=True``).""",
+    "reduction_pixel": """\
+reduction : {"mean", "sum", "none"}
+    ``"mean"`` averages over the counted (non-ignored) pixels (multiclass) or elements
+    (binary/multilabel); ``"none"``: see Returns.""",
+    "reduction_compound": """\
+reduction : {"mean", "sum"}
+    Applied to each term before they are added. ``"none"`` raises ``ValueError``: the
+    terms have different shapes (per image and class, per element), as in MONAI.""",
+    "returns_region": """\
+Returns
+-------
+array
+    Scalar for ``"mean"``/``"sum"``; ``(N, C)`` (``(C,)`` with ``batch``) for
+    ``"none"``. float32 for half/single precision inputs, float64 for float64; the
+    input's namespace and device.""",
+    "returns_pixel": """\
+Returns
+-------
+array
+    0-d for ``"mean"``/``"sum"``; for ``"none"`` the per-element loss, 0 where
+    ignored: ``(N, *spatial)`` in multiclass mode, ``y_pred``'s shape in
+    binary/multilabel mode. float32 for float16/bfloat16/float32 input, float64 for
+    float64; the input's namespace and device.""",
+    "returns_scalar": """\
+Returns
+-------
+array
+    Scalar, float32 for half/single precision and float64 for float64 inputs, in the
+    input's namespace and device.""",
+    "raises": """\
+Raises
+------
+TypeError
+    Integer/bool ``y_pred``, mixed namespaces, wrong option types.
+ValueError
+    Shape mismatch, unknown ``mode``/``reduction``, ``mode="multiclass"`` with one
+    channel, bad hyper-parameters, and on concrete arrays labels out of range,
+    probabilities outside [0, 1] or non-finite input.""",
+}
+
+
+def _join(*keys: str) -> str:
+    return "\n".join(DOCS[k] for k in keys)
+
+
+# the leading parameters of every loss, in signature order
+DOCS["inputs"] = _join("y_pred", "y_true", "mode", "from_logits", "class_axis", "ignore_index")
+DOCS["inputs_sigmoid"] = _join("y_pred", "y_true", "mode_sigmoid", "from_logits", "class_axis",
+                               "ignore_index")
+DOCS["inputs_softmax"] = _join("y_pred", "y_true", "mode_softmax", "from_logits", "class_axis",
+                               "ignore_index")
+# the trailing keywords of the region losses
+DOCS["region_options"] = _join("class_weights", "include_background", "smooth")
+
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<key>\w+)\)s[ \t]*$", re.MULTILINE)
+
+
+def fill(doc: str) -> str:
+    """Replace each ``%(key)s`` line of ``doc`` by ``DOCS[key]``, indented like the line."""
+    def entry(match: re.Match[str]) -> str:
+        indent = match["indent"]
+        return "\n".join(indent + line if line else line
+                         for line in DOCS[match["key"]].splitlines())
+    return _PLACEHOLDER.sub(entry, doc)
+
+
+def docfiller(func: F) -> F:
+    """Fill ``func``'s docstring from :data:`DOCS`; the function itself is unchanged."""
+    func.__doc__ = fill(func.__doc__ or "")
+    return func
