@@ -204,12 +204,29 @@ def ours_status(family: str, kind: str = "multiclass") -> str | None:
     return None if _lookup(path) is not None else f"{NOT_IMPLEMENTED}: {path}"
 
 
+# what each framework row needs of a function, in its declared capabilities
+_FEATURES = {"torch": ("autograd",), "torch-compile": ("autograd", "compile"),
+             "jax": ("autograd", "jit")}
+
+
+def _unsupported(name: str, framework: str) -> str | None:
+    """The declared reason ``name`` cannot run a ``framework`` row, or None."""
+    from segloss_xp._capabilities import CAPABILITIES
+
+    caps = CAPABILITIES[name]
+    reasons = [getattr(caps, f) for f in _FEATURES[framework] if not caps.supports(f)]
+    return "; ".join(reasons) if reasons else None
+
+
 def _ours_builder(family: str, validate: bool = True) -> Callable[[Ctx], Bench]:
     def build(ctx: Ctx) -> Bench:
         path = _OURS[family][1 if ctx.binary else 0]
         func = _lookup(path) if path is not None else None
         if func is None:
             raise NotApplicable(f"{NOT_IMPLEMENTED}: {path}")
+        unsupported = _unsupported(func.__name__, ctx.framework)
+        if unsupported is not None:
+            raise NotApplicable(f"n/a ({unsupported})")
         kwargs = {"mode": "binary"} if ctx.binary else {}
         if validate:
             def fn(x: Any, t: Any) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from conformance import oracle
+from segloss_xp._capabilities import CAPABILITIES
 
 __all__ = ["CASES", "LOSSES", "Case", "LossSpec", "case_by_id", "loss_by_name"]
 
@@ -36,10 +37,20 @@ class LossSpec:
     modes: tuple[str, ...] = ("multiclass", "binary", "multilabel")
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     targets: tuple[str, ...] = ("labels", "onehot", "soft", "binary")
-    dask: bool = True  # runs on dask (needs no take_along_axis / sort)
     smooth_gradient: bool = True  # central differences are meaningful
     ignore_index: bool = True  # accepts ignore_index
     scale_atol: float = 0.0  # extra absolute tolerance (e.g. clipped logs)
+
+    @property
+    def public_name(self) -> str:
+        return self.function.partition(":")[2]
+
+    def unsupported(self, backend_name: str) -> str | None:
+        """Why the loss does not run on ``backend_name`` (its declared capabilities), or None."""
+        caps = CAPABILITIES.get(self.public_name)
+        if caps is not None and backend_name == "dask" and not caps.supports("dask"):
+            return f"{self.public_name}: {caps.dask}"
+        return None
 
     def resolve(self) -> Callable[..., Any] | None:
         module, _, attr = self.function.partition(":")
@@ -214,15 +225,15 @@ LOSSES: tuple[LossSpec, ...] = (
     # Lovász losses (segloss_xp.lovasz); dask has no take_along_axis
     _spec("lovasz_softmax_loss", "segloss_xp.lovasz:lovasz_softmax_loss",
           _oracle_lovasz_softmax, modes=("multiclass",),
-          targets=("labels", "onehot", "soft"), dask=False),
+          targets=("labels", "onehot", "soft")),
     _spec("lovasz_softmax_loss(per_image,all)", "segloss_xp.lovasz:lovasz_softmax_loss",
           _oracle_lovasz_softmax, kwargs={"per_image": True, "classes": "all"},
-          modes=("multiclass",), targets=("labels", "onehot", "soft"), dask=False),
+          modes=("multiclass",), targets=("labels", "onehot", "soft")),
     _spec("lovasz_hinge_loss", "segloss_xp.lovasz:lovasz_hinge_loss", _oracle_lovasz_hinge,
-          modes=("binary", "multilabel"), targets=("binary",), dask=False),
+          modes=("binary", "multilabel"), targets=("binary",)),
     _spec("lovasz_hinge_loss(per_image=False)", "segloss_xp.lovasz:lovasz_hinge_loss",
           _oracle_lovasz_hinge, kwargs={"per_image": False},
-          modes=("binary", "multilabel"), targets=("binary",), dask=False),
+          modes=("binary", "multilabel"), targets=("binary",)),
     # compound losses (segloss_xp.compound) and exp_log_loss (segloss_xp.region)
     _spec("dice_ce_loss", "segloss_xp.compound:dice_ce_loss", oracle.dice_ce_loss),
     _spec("dice_ce_loss(weights,nobg,smoothing,sum)", "segloss_xp.compound:dice_ce_loss",

@@ -49,7 +49,7 @@ def _value_cell(spec: LossSpec, backend: Backend | None, reason: str, dtype: str
                 failures: Failures) -> str:
     if backend is None:
         return "skip"
-    if backend.name == "dask" and not spec.dask:
+    if spec.unsupported(backend.name) is not None:
         return "n/s"
     if dtype != "float64" and not hasattr(backend.xp, dtype):
         return "—"

@@ -47,8 +47,9 @@ EXTREME = _pairs("extreme")
 
 
 def _skip_unsupported(spec: LossSpec, backend: Backend) -> None:
-    if backend.name == "dask" and not spec.dask:
-        pytest.skip(f"{spec.name} needs take_along_axis/sort, which dask.array lacks")
+    reason = spec.unsupported(backend.name)
+    if reason is not None:
+        pytest.skip(reason)
 
 
 @pytest.mark.parametrize(("spec", "case"), ALL, ids=_ids(ALL))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _checks
+from ._capabilities import require
 from ._dispatch import log_sigmoid, log_softmax, sigmoid, softmax
 from ._math import clamped_log, clamped_log1m
 from ._namespace import Array, Namespace, compute_dtype, device, get_namespace
@@ -124,14 +125,16 @@ def prepare(
 ) -> Prepared:
     """Check the shared keywords, validate ``(y_pred, y_true)``, bring them to canonical form.
 
-    ``caller`` names the public function in messages; ``modes`` and ``reductions``
-    are those it is defined for, ``alternative`` what to use instead for another mode.
+    ``caller`` names the public function in messages (and its declared capabilities
+    decide whether ``y_pred``'s library is supported); ``modes`` and ``reductions`` are
+    those it is defined for, ``alternative`` what to use instead for another mode.
     Raises ``TypeError`` for mixed namespaces and wrong dtypes and ``ValueError`` for
     shapes, options and (on concrete arrays) out-of-range values.
     """
     xp = get_namespace(y_pred, y_true, names=("y_pred", "y_true"))
     if y_true is None:
         raise TypeError("`y_true` must be an array, got None")
+    require(caller, xp=xp)
     _check_options(mode=mode, from_logits=from_logits, class_axis=class_axis,
                    ignore_index=ignore_index, reduction=reduction, caller=caller,
                    modes=modes, reductions=reductions, alternative=alternative)

@@ -20,7 +20,29 @@ _STATE: dict[str, bool] = {"validate": True}
 
 
 def get_option(name: str) -> bool:
-    """Current value of an option (only ``"validate"`` exists)."""
+    """Return the current value of an option.
+
+    Parameters
+    ----------
+    name : {"validate"}
+        The option (only ``"validate"`` exists).
+
+    Returns
+    -------
+    bool
+        Its current value.
+
+    Raises
+    ------
+    KeyError
+        An unknown option name.
+
+    Examples
+    --------
+    >>> import segloss_xp
+    >>> segloss_xp.get_option("validate")
+    True
+    """
     if name != "validate":
         raise KeyError(f"unknown option {name!r}; known options: 'validate'")
     return _STATE["validate"]

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from . import _checks
-from ._capabilities import declare, require
+from ._capabilities import declare
 from ._checks import Reduction, SigmoidMode
 from ._inputs import Prepared, prepare
 from ._math import safe_divide
@@ -232,7 +232,6 @@ def lovasz_softmax_loss(
                        alternative="use lovasz_hinge_loss for binary and multilabel logits")
     _checks.check_bool("per_image", per_image)
     xp = prepared.xp
-    require("lovasz_softmax_loss", xp=xp)
     chosen = _check_classes(classes, prepared.num_classes)
 
     probs = prepared.probs()
@@ -326,7 +325,6 @@ def lovasz_hinge_loss(
                        alternative="use lovasz_softmax_loss for multiclass scores")
     _checks.check_bool("per_image", per_image)
     xp = prepared.xp
-    require("lovasz_hinge_loss", xp=xp)
     target = prepared.target
     assert target is not None
     if _checks.should_check_values(y_pred, y_true) and bool(

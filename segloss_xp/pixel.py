@@ -311,7 +311,7 @@ def cross_entropy(
         ``ε`` in [0, 1]: multiclass ``q(1 − ε) + ε/C`` (torch), binary/multilabel
         ``y(1 − ε) + ε/2`` (Keras ``BinaryCrossentropy``).
     pixel_weights : array, optional
-        Non-negative weight map ``(N, *spatial)`` (e.g. from ``unet_weight_map``)
+        Non-negative weight map ``(N, *spatial)`` (e.g. a U-Net border weight map)
         multiplying the per-pixel loss (every channel of a pixel in
         binary/multilabel mode). With it, ``"mean"`` divides by the number of counted
         pixels (elements), never by a weight sum, even with ``class_weights``.

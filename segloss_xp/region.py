@@ -87,9 +87,10 @@ def soft_confusion(
 
     Returns
     -------
-    (I, P, G) or (I, P, G, S) : tuple of arrays
-        Each ``(N, C)`` (``(1, C)`` with ``batch=True``), float32 for half/single
-        precision inputs, float64 for float64, in the input's namespace and device.
+    tuple of arrays
+        ``(I, P, G)`` (``(I, P, G, S)`` with ``count``), each ``(N, C)`` (``(1, C)`` with
+        ``batch=True``), float32 for half/single precision inputs, float64 for float64,
+        in the input's namespace and device.
 
     %(raises)s
 
@@ -284,7 +285,9 @@ def jaccard_loss(
     Parameters
     ----------
     %(inputs)s
-    %(region_options)s
+    %(class_weights)s
+    %(smooth)s
+    %(include_background)s
     %(batch)s
     %(soft_label)s
     %(reduction_region)s
@@ -478,7 +481,7 @@ def mcc_loss(
     eps: float = 1e-5, include_background: bool = True, batch: bool = False,
     reduction: Reduction = "mean",
 ) -> Array:
-    """Matthews correlation coefficient loss ``1 − MCC`` per image and class.
+    """Soft Matthews correlation coefficient (MCC) loss ``1 − MCC`` per image and class.
 
     ``MCC = (TP·TN − FP·FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN) + eps)`` with the soft
     counts ``TP = I``, ``FP = P − I``, ``FN = G − I``, ``TN = S − P − G + I``, ``S`` the
@@ -488,10 +491,10 @@ def mcc_loss(
     ----------
     %(inputs)s
     %(class_weights)s
-    %(include_background)s
     eps : float
         Added under the square root (``>= 0``). With ``eps = 0`` a zero denominator
         gives MCC 0 (loss 1) with a finite gradient.
+    %(include_background)s
     batch : bool
         Pool the counts over the batch too (smp's ``MCCLoss`` pools the whole batch).
     %(reduction_region)s

@@ -1,0 +1,137 @@
+"""The public API as data: formula table, per-parameter docs, capabilities, delegation.
+
+Each public fact is written once in the package; these tests check that every place
+that shows it agrees with that one place.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import segloss_xp as sx
+from conformance.cases import LOSSES
+from conformance.helpers import losses, public_functions
+from segloss_xp import _dispatch, _math
+from segloss_xp._capabilities import CAPABILITIES, FEATURES, markdown_table
+from segloss_xp._docs import DOCS
+from segloss_xp._formulas import FORMULAS
+from segloss_xp.testing import Backend
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC = public_functions()
+
+
+# ----------------------------------------------------------------------------- formula table
+
+
+@pytest.mark.parametrize("kind", sorted(FORMULAS))
+def test_public_defaults_equal_the_formula_table(kind: str) -> None:
+    params = inspect.signature(getattr(sx, f"{kind}_loss")).parameters
+    for name, default in FORMULAS[kind].defaults.items():
+        assert params[name].default == default, (kind, name)
+
+
+def test_every_region_loss_is_a_formula() -> None:
+    region = {name for name in public_functions("region") if name.endswith("_loss")}
+    assert region - {"exp_log_loss"} == {f"{kind}_loss" for kind in FORMULAS}
+
+
+@pytest.mark.parametrize("kind", sorted(FORMULAS))
+def test_region_loss_from_stats_takes_exactly_the_formula_parameters(kind: str) -> None:
+    x = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    y = np.random.default_rng(1).integers(0, 3, size=(2, 4, 5))
+    stats = sx.soft_confusion(x, y, count=FORMULAS[kind].needs_count)
+    sx.region_loss_from_stats(stats, kind=kind, **FORMULAS[kind].defaults)
+    with pytest.raises(TypeError, match=f"kind='{kind}' takes the parameters"):
+        sx.region_loss_from_stats(stats, kind=kind, not_a_parameter=1.0)
+
+
+# ----------------------------------------------------------------------------- docs
+
+
+@pytest.mark.parametrize("name", [*PUBLIC, "options", "get_option"])
+def test_docstring_is_complete_numpydoc(name: str) -> None:
+    validate = pytest.importorskip("numpydoc.validate", reason="numpydoc is not installed")
+    doc = getattr(sx, name).__doc__
+    assert "%(" not in doc, f"{name}: placeholder left in the docstring"
+    errors = [(code, msg) for code, msg in validate.validate(f"segloss_xp.{name}")["errors"]
+              if code not in ("ES01", "SA01")]  # extended summary and See Also are optional
+    assert not errors, f"{name}: {errors}"
+
+
+def test_shared_parameters_are_worded_once() -> None:
+    # every public function documenting `ignore_index` uses the one shared wording
+    wording = DOCS["ignore_index"].splitlines()[1].strip()
+    for name, fn in PUBLIC.items():
+        if "ignore_index" in inspect.signature(fn).parameters:
+            assert wording in " ".join(fn.__doc__.split()), name
+
+
+# ----------------------------------------------------------------------------- types
+
+
+@pytest.mark.parametrize("name", sorted(losses()))
+def test_signature_survives_decorators_with_literal_types(name: str) -> None:
+    fn = getattr(sx, name)
+    assert fn.__module__.startswith("segloss_xp.")
+    hints = typing.get_type_hints(fn)
+    for param in ("mode", "reduction"):
+        if param in hints:
+            assert typing.get_origin(hints[param]) is typing.Literal, (name, param)
+    params = list(inspect.signature(fn).parameters.values())
+    assert [p.name for p in params[:2]] == ["y_pred", "y_true"]
+    assert all(p.kind is p.KEYWORD_ONLY for p in params[2:]), name
+
+
+# ----------------------------------------------------------------------------- capabilities
+
+
+def test_every_public_function_declares_its_capabilities() -> None:
+    functions = {name for name in sx.__all__ if callable(getattr(sx, name))
+                 and name not in ("options", "get_option")}
+    assert functions == set(CAPABILITIES)
+
+
+def test_readme_api_table_is_generated_from_the_capabilities() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert markdown_table() in readme, (
+        "README's API table is stale; regenerate it with "
+        "`python -c 'from segloss_xp._capabilities import markdown_table; "
+        "print(markdown_table())'`")
+
+
+def test_conformance_covers_every_loss() -> None:
+    covered = {spec.public_name for spec in LOSSES}
+    assert set(losses()) <= covered, set(losses()) - covered
+
+
+def test_unsupported_feature_raises_the_declared_reason() -> None:
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    unsupported = [n for n, caps in CAPABILITIES.items() if not caps.supports("dask")]
+    assert unsupported, "nothing declares dask unsupported: this test would be vacuous"
+    x = da.from_array(np.zeros((2, 3, 4)), chunks=-1)
+    y = da.from_array(np.zeros((2, 4), dtype=np.int64), chunks=-1)
+    for name in unsupported:
+        with pytest.raises(TypeError, match=f"{name} does not support dask arrays"):
+            getattr(sx, name)(x, y)  # refused before any shape or mode check
+    assert set(FEATURES) == {"dask", "jit", "autograd", "compile"}
+
+
+# ----------------------------------------------------------------------------- delegation
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "sigmoid", "log_sigmoid"])
+def test_native_kernel_equals_generic(op: str, backend: Backend) -> None:
+    xp = backend.xp
+    x = backend.asarray(np.random.default_rng(2).normal(scale=30.0, size=(2, 3, 5)))
+    axis = {"axis": 1} if "softmax" in op else {}
+    native = _dispatch.native(op, xp=xp)
+    assert (native is not None) == (backend.name in ("torch", "torch-cuda", "jax"))
+    got = backend.to_numpy(getattr(_dispatch, op)(x, **axis, xp=xp))
+    want = backend.to_numpy(getattr(_math, f"generic_{op}")(x, **axis, xp=xp))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
