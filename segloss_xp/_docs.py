@@ -129,14 +129,29 @@ def _join(*keys: str) -> str:
     return "\n".join(DOCS[k] for k in keys)
 
 
-# the leading parameters of every loss, in signature order
-DOCS["inputs"] = _join("y_pred", "y_true", "mode", "from_logits", "class_axis", "ignore_index")
-DOCS["inputs_sigmoid"] = _join("y_pred", "y_true", "mode_sigmoid", "from_logits", "class_axis",
-                               "ignore_index")
-DOCS["inputs_softmax"] = _join("y_pred", "y_true", "mode_softmax", "from_logits", "class_axis",
-                               "ignore_index")
-# the trailing keywords of the region losses
-DOCS["region_options"] = _join("class_weights", "include_background", "smooth")
+_HEADER = "Parameters\n----------\n"
+# the Parameters section up to the leading keywords every loss shares, in signature order
+DOCS["inputs"] = _HEADER + _join("y_pred", "y_true", "mode", "from_logits", "class_axis",
+                                 "ignore_index")
+DOCS["inputs_sigmoid"] = _HEADER + _join("y_pred", "y_true", "mode_sigmoid", "from_logits",
+                                         "class_axis", "ignore_index")
+DOCS["inputs_softmax"] = _HEADER + _join("y_pred", "y_true", "mode_softmax", "from_logits",
+                                         "class_axis", "ignore_index")
+# ... and those the region losses share next
+DOCS["inputs_region"] = DOCS["inputs"] + "\n" + _join("class_weights", "include_background")
+
+# the closing parameters and Returns of the region losses
+DOCS["region_result"] = _join("batch", "soft_label", "reduction_region") + "\n\n" + \
+    DOCS["returns_region"]
+# the closing sections of the compound losses (scalar result, shared errors)
+DOCS["compound_result"] = "\n\n".join(DOCS[k] for k in ("reduction_compound", "returns_scalar",
+                                                          "raises"))
+DOCS["returns_lovasz"] = """\
+Returns
+-------
+array
+    Scalar for ``"mean"``/``"sum"``; see ``reduction`` for ``"none"``. float32 for half
+    or single precision inputs, float64 for float64; input namespace and device."""
 
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<key>\w+)\)s[ \t]*$", re.MULTILINE)
 

@@ -52,15 +52,13 @@ def _compound(y_pred: Array, y_true: Array, *, mode: str, from_logits: bool,
 def dice_ce_loss(
     y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
     class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
-    include_background: bool = True, smooth: float = 1e-5, squared: bool = False,
-    batch: bool = False, soft_label: bool = False,
+    include_background: bool = True, smooth: float = 1e-5,
+    squared: bool = False, batch: bool = False, soft_label: bool = False,
     pos_weight: Weights = None, label_smoothing: float = 0.0, lambda_dice: float = 1.0,
     lambda_ce: float = 1.0, reduction: ScalarReduction = "mean",
 ) -> Array:
     """Dice + cross entropy, ``λ_dice · dice_loss + λ_ce · cross_entropy`` (MONAI ``DiceCELoss``).
 
-    Parameters
-    ----------
     %(inputs)s
     class_weights : sequence of float, optional
         **Full length C** (background included) in every case. The CE uses all C
@@ -83,11 +81,7 @@ def dice_ce_loss(
         Passed to the CE (torch semantics, ``q(1 − ε) + ε/C``; binary ``y(1 − ε) + ε/2``).
     lambda_dice, lambda_ce : float
         Non-negative weights of the two terms.
-    %(reduction_compound)s
-
-    %(returns_scalar)s
-
-    %(raises)s
+    %(compound_result)s
 
     Notes
     -----
@@ -110,9 +104,8 @@ def dice_ce_loss(
     Examples
     --------
     >>> import numpy as np
-    >>> logits = np.array([[[[4.0, -4.0]], [[-4.0, 4.0]]]])  # (N=1, C=2, 1, 2)
-    >>> labels = np.array([[[0, 1]]])
-    >>> round(float(dice_ce_loss(logits, labels)), 6)
+    >>> logits = np.array([[[4.0, -4.0], [-4.0, 4.0]]])  # (N=1, C=2, S=2)
+    >>> round(float(dice_ce_loss(logits, np.array([[0, 1]]))), 6)
     0.000671
     """
     prepared, (l_dice, l_ce) = _compound(
@@ -138,8 +131,6 @@ def dice_focal_loss(
 ) -> Array:
     """Dice + focal, ``λ_dice · dice_loss + λ_focal · focal_loss`` (MONAI ``DiceFocalLoss``).
 
-    Parameters
-    ----------
     %(inputs)s
     class_weights : sequence of float, optional
         Length C (background included), multiplying each class's loss in both terms;
@@ -158,11 +149,7 @@ def dice_focal_loss(
         The focal term's α (see :func:`~segloss_xp.pixel.focal_loss`).
     lambda_dice, lambda_focal : float
         Non-negative weights of the two terms.
-    %(reduction_compound)s
-
-    %(returns_scalar)s
-
-    %(raises)s
+    %(compound_result)s
 
     Notes
     -----
@@ -190,21 +177,21 @@ def dice_focal_loss(
     """
     prepared, (l_dice, l_focal) = _compound(
         y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
-        ignore_index=ignore_index, reduction=reduction, caller="dice_focal_loss",
-        lambda_dice=lambda_dice, lambda_focal=lambda_focal)
+        ignore_index=ignore_index, reduction=reduction,
+        caller="dice_focal_loss", lambda_dice=lambda_dice, lambda_focal=lambda_focal)
     dice = region_term(prepared, "dice", class_weights=class_weights, batch=batch,
                        include_background=include_background, squared=squared, smooth=smooth)
-    focal = focal_term(prepared, gamma=gamma, alpha=alpha, class_weights=class_weights,
-                       pos_weight=None, include_background=include_background)
-    return l_dice * dice + l_focal * focal
+    return l_dice * dice + l_focal * focal_term(
+        prepared, gamma=gamma, alpha=alpha, class_weights=class_weights, pos_weight=None,
+        include_background=include_background)
 
 
 @declare("compound")
 def bce_dice_loss(
     y_pred: Array, y_true: Array, *, mode: SigmoidMode = "binary", from_logits: bool = True,
     class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
-    include_background: bool = True, smooth: float = 1e-5, pos_weight: Weights = None,
-    lambda_bce: float = 1.0,
+    include_background: bool = True, smooth: float = 1e-5,
+    pos_weight: Weights = None, lambda_bce: float = 1.0,
     lambda_dice: float = 1.0, reduction: ScalarReduction = "mean",
 ) -> Array:
     """Binary cross entropy + soft Dice, ``λ_bce · BCE + λ_dice · dice_loss``.
@@ -213,8 +200,6 @@ def bce_dice_loss(
     channel (``mode="binary"``) or independent channels (``mode="multilabel"``); for
     softmax outputs use :func:`dice_ce_loss`.
 
-    Parameters
-    ----------
     %(inputs_sigmoid)s
     class_weights : sequence of float, optional
         Length C; multiply each channel's BCE and Dice (Dice drops entry 0 with
@@ -264,8 +249,6 @@ def combo_loss(
     *score* ``(2I + s)/(P + G + s)``, so the loss lies in ``[−(1 − α), ∞)`` and is
     minimal (``−(1 − α)``, up to smoothing) at a perfect prediction.
 
-    Parameters
-    ----------
     %(inputs_sigmoid)s
     alpha : float in [0, 1]
         Weight of the cross entropy; ``1 − α`` weighs the Dice score (paper: α = 0.5

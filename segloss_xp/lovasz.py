@@ -186,11 +186,7 @@ def lovasz_softmax_loss(
         the batch loss as a ``(1,)`` array otherwise; ``"mean"``/``"sum"`` reduce
         that array (``"sum"`` with ``per_image`` sums the per-image losses).
 
-    Returns
-    -------
-    array
-        Scalar for "mean"/"sum"; see ``reduction`` for "none". float32 for half or
-        single precision inputs, float64 for float64; input namespace and device.
+    %(returns_lovasz)s
 
     Raises
     ------
@@ -291,11 +287,7 @@ def lovasz_hinge_loss(
         ``"none"`` returns ``(N,)`` with ``per_image`` and ``(1,)`` without (binary),
         ``(N, C)`` / ``(1, C)`` in multilabel mode; "mean"/"sum" reduce every entry.
 
-    Returns
-    -------
-    array
-        Scalar for "mean"/"sum"; see ``reduction`` for "none". float32 for half or
-        single precision inputs, float64 for float64; input namespace and device.
+    %(returns_lovasz)s
 
     Raises
     ------

@@ -291,8 +291,6 @@ def cross_entropy(
     ``pos_weight=None`` this is ``softplus(x) − x·y``), ``y`` smoothed to
     ``y(1 − ε) + ε/2``.
 
-    Parameters
-    ----------
     %(inputs)s
     class_weights : sequence of float, optional
         One non-negative weight per class (length C). Multiclass: ``w_c`` as in
@@ -372,8 +370,6 @@ def balanced_cross_entropy(
     Binary/multilabel only: ``mode="multiclass"`` raises ValueError (use
     :func:`cross_entropy` with ``class_weights`` for softmax outputs).
 
-    Parameters
-    ----------
     %(inputs_sigmoid)s
     beta : float
         Weight of the positive term in [0, 1].
@@ -416,8 +412,6 @@ def focal_loss(
     ``l = −Σ_c α_c q_c (1 − p_c)^γ log p_c``, i.e. ``−α_y (1 − p_y)^γ log p_y`` for
     integer labels — the softmax focal, never one-vs-rest sigmoids.
 
-    Parameters
-    ----------
     %(inputs)s
     gamma : float
         Focusing exponent ``γ >= 0``; ``γ = 0`` without ``alpha`` is exactly
@@ -493,8 +487,6 @@ def conservative_loss(
     negative above: it penalises both the worst and the most confident ("top
     performing") pixels, which the paper uses to keep features domain-invariant.
 
-    Parameters
-    ----------
     %(inputs)s
     lam : float
         Scale ``λ > 0``.

@@ -228,20 +228,15 @@ def dice_loss(
     y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
     class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
     include_background: bool = True, smooth: float = 1e-5, squared: bool = False,
-    batch: bool = False, soft_label: bool = False, reduction: Reduction = "mean",
+    batch: bool = False, soft_label: bool = False,
+    reduction: Reduction = "mean",
 ) -> Array:
     """Soft Dice loss ``1 − (2I + s)/(P + G + s)`` per image and class.
 
-    Parameters
-    ----------
-    %(inputs)s
-    %(region_options)s
+    %(inputs_region)s
+    %(smooth)s
     %(squared)s
-    %(batch)s
-    %(soft_label)s
-    %(reduction_region)s
-
-    %(returns_region)s
+    %(region_result)s
 
     %(raises)s
 
@@ -268,31 +263,23 @@ def dice_loss(
     """
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
                        ignore_index=ignore_index, reduction=reduction, caller="dice_loss")
-    return region_term(prepared, "dice", smooth=smooth, squared=squared,
-                       soft_label=soft_label, class_weights=class_weights,
-                       include_background=include_background, batch=batch)
+    return region_term(prepared, "dice", class_weights=class_weights, batch=batch,
+                       include_background=include_background, squared=squared,
+                       soft_label=soft_label, smooth=smooth)
 
 
 @declare("region")
 def jaccard_loss(
     y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
     class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
-    smooth: float = 1e-5, include_background: bool = True, batch: bool = False,
+    include_background: bool = True, smooth: float = 1e-5, batch: bool = False,
     soft_label: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Soft Jaccard (IoU) loss ``1 − (I + s)/(P + G − I + s)`` per image and class.
 
-    Parameters
-    ----------
-    %(inputs)s
-    %(class_weights)s
+    %(inputs_region)s
     %(smooth)s
-    %(include_background)s
-    %(batch)s
-    %(soft_label)s
-    %(reduction_region)s
-
-    %(returns_region)s
+    %(region_result)s
 
     Notes
     -----
@@ -314,9 +301,9 @@ def jaccard_loss(
     """
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
                        ignore_index=ignore_index, reduction=reduction, caller="jaccard_loss")
-    return region_term(prepared, "jaccard", smooth=smooth, soft_label=soft_label,
-                       class_weights=class_weights, include_background=include_background,
-                       batch=batch)
+    return region_term(prepared, "jaccard", class_weights=class_weights,
+                       include_background=include_background,
+                       batch=batch, soft_label=soft_label, smooth=smooth)
 
 
 @declare("region")
@@ -324,16 +311,11 @@ def tversky_loss(
     y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
     class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
     include_background: bool = True, alpha: float = 0.5, beta: float = 0.5, smooth: float = 1e-5,
-    batch: bool = False,
-    soft_label: bool = False, reduction: Reduction = "mean",
+    batch: bool = False, soft_label: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Tversky loss ``1 − (I + s)/(I + α·FP + β·FN + s)`` per image and class.
 
-    Parameters
-    ----------
-    %(inputs)s
-    %(class_weights)s
-    %(include_background)s
+    %(inputs_region)s
     alpha : float
         Weight of false positives ``FP = P − I`` (Salehi et al.; MONAI, optax).
         Keras 3.15 swaps α and β (keras#23322); we do not.
@@ -341,11 +323,7 @@ def tversky_loss(
         Weight of false negatives ``FN = G − I``. ``alpha = beta = 0.5`` is Dice,
         ``alpha = beta = 1`` is Jaccard.
     %(smooth)s
-    %(batch)s
-    %(soft_label)s
-    %(reduction_region)s
-
-    %(returns_region)s
+    %(region_result)s
 
     References
     ----------
@@ -361,9 +339,9 @@ def tversky_loss(
     """
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
                        ignore_index=ignore_index, reduction=reduction, caller="tversky_loss")
-    return region_term(prepared, "tversky", alpha=alpha, beta=beta, smooth=smooth,
-                       soft_label=soft_label, class_weights=class_weights,
-                       include_background=include_background, batch=batch)
+    return region_term(prepared, "tversky", class_weights=class_weights, batch=batch,
+                       include_background=include_background,
+                       soft_label=soft_label, smooth=smooth, alpha=alpha, beta=beta)
 
 
 @declare("region")
@@ -371,16 +349,12 @@ def focal_tversky_loss(
     y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
     class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
     include_background: bool = True, alpha: float = 0.3, beta: float = 0.7, gamma: float = 0.75,
-    smooth: float = 1e-5,
-    batch: bool = False, soft_label: bool = False, reduction: Reduction = "mean",
+    smooth: float = 1e-5, batch: bool = False, soft_label: bool = False,
+    reduction: Reduction = "mean",
 ) -> Array:
     """Focal Tversky loss ``(1 − T)^γ`` per image and class, T the Tversky index.
 
-    Parameters
-    ----------
-    %(inputs)s
-    %(class_weights)s
-    %(include_background)s
+    %(inputs_region)s
     alpha, beta : float
         Tversky weights of FP and FN (paper: 0.3, 0.7).
     gamma : float
@@ -389,11 +363,7 @@ def focal_tversky_loss(
         the gradient is taken as 0 (the subgradient) instead of the infinite
         ``γ(1 − T)^(γ−1)``.
     %(smooth)s
-    %(batch)s
-    %(soft_label)s
-    %(reduction_region)s
-
-    %(returns_region)s
+    %(region_result)s
 
     Notes
     -----
@@ -416,9 +386,9 @@ def focal_tversky_loss(
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
                        ignore_index=ignore_index, reduction=reduction,
                        caller="focal_tversky_loss")
-    return region_term(prepared, "focal_tversky", alpha=alpha, beta=beta, gamma=gamma,
-                       smooth=smooth, soft_label=soft_label, class_weights=class_weights,
-                       include_background=include_background, batch=batch)
+    return region_term(prepared, "focal_tversky", class_weights=class_weights,
+                       include_background=include_background, soft_label=soft_label,
+                       smooth=smooth, alpha=alpha, beta=beta, gamma=gamma, batch=batch)
 
 
 @declare("region")
@@ -432,8 +402,6 @@ def generalized_dice_loss(
 
     ``1 − (2 Σ_c w_c I_c + s)/(Σ_c w_c (P_c + G_c) + s)``.
 
-    Parameters
-    ----------
     %(inputs)s
     %(include_background)s
     weight_type : {"square", "simple", "uniform"}
@@ -469,17 +437,17 @@ def generalized_dice_loss(
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
                        ignore_index=ignore_index, reduction=reduction,
                        caller="generalized_dice_loss")
-    return region_term(prepared, "generalized_dice", weight_type=weight_type, smooth=smooth,
-                       soft_label=soft_label, class_weights=None,
-                       include_background=include_background, batch=batch)
+    return region_term(prepared, "generalized_dice", class_weights=None, smooth=smooth,
+                       include_background=include_background, soft_label=soft_label,
+                       weight_type=weight_type, batch=batch, squared=False)
 
 
 @declare("region")
 def mcc_loss(
     y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
     class_axis: int = 1, ignore_index: int | None = None, class_weights: ClassWeights = None,
-    eps: float = 1e-5, include_background: bool = True, batch: bool = False,
-    reduction: Reduction = "mean",
+    include_background: bool = True, eps: float = 1e-5,
+    batch: bool = False, reduction: Reduction = "mean",
 ) -> Array:
     """Soft Matthews correlation coefficient (MCC) loss ``1 − MCC`` per image and class.
 
@@ -487,14 +455,10 @@ def mcc_loss(
     counts ``TP = I``, ``FP = P − I``, ``FN = G − I``, ``TN = S − P − G + I``, ``S`` the
     number of counted (non-ignored) elements.
 
-    Parameters
-    ----------
-    %(inputs)s
-    %(class_weights)s
+    %(inputs_region)s
     eps : float
         Added under the square root (``>= 0``). With ``eps = 0`` a zero denominator
         gives MCC 0 (loss 1) with a finite gradient.
-    %(include_background)s
     batch : bool
         Pool the counts over the batch too (smp's ``MCCLoss`` pools the whole batch).
     %(reduction_region)s
@@ -544,8 +508,6 @@ def exp_log_loss(
     ``p_l`` its softmax probability and the label weight ``w_l = (Σ_k f_k / f_l)^0.5``,
     ``f_k`` the number of (non-ignored) elements labelled ``k`` in the batch.
 
-    Parameters
-    ----------
     %(inputs_softmax)s
     include_background : bool
         If False, class 0 is dropped from the Dice term. The cross-entropy term always
