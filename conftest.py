@@ -1,4 +1,9 @@
-"""Shared pytest fixtures: ``backend`` / ``xp`` over every installed backend."""
+"""Shared pytest fixtures: ``backend`` / ``xp`` over every installed backend.
+
+JAX's x64 mode is process-wide state: it is switched on once, when the session starts
+(:func:`pytest_configure`), so that no result depends on which test imported jax first.
+Tests of x64 off run in a subprocess (``conformance.helpers.run_with_x64_off``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,11 @@ from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 # SEGLOSS_BACKENDS="numpy,torch" narrows the run (the nox per-backend sessions use it);
 # the others then show as SKIPPED with that reason.
 _SELECTED = [b.strip() for b in os.environ.get("SEGLOSS_BACKENDS", "").split(",") if b.strip()]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Enable JAX's x64 mode for the whole session, where jax is installed."""
+    load_backend("jax")  # sets jax_enable_x64 (process-wide); a missing jax is no error
 
 
 @pytest.fixture(params=BACKEND_NAMES)
