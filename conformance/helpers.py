@@ -4,7 +4,8 @@
 * the public functions, derived from the package (``segloss_xp.__all__`` and the declared
   capabilities), never retyped: :func:`public_functions`, :func:`losses`;
 * :func:`require_capability`: skip (with the declared reason) a backend that a function
-  declares unsupported; :func:`takes`: whether a function has a keyword;
+  declares unsupported; :func:`takes`: whether a function has a keyword, :func:`modes`:
+  the ``mode`` values it accepts;
 * :func:`value_and_grad`: a loss and its gradient on an autograd backend (torch, jax);
 * :func:`run_with_x64_off`: run a script in a subprocess with JAX's x64 mode off (the test
   session enables it once, process-wide, in ``conftest.py``).
@@ -17,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ __all__ = [
     "AUTOGRAD_BACKENDS",
     "ROOT",
     "losses",
+    "modes",
     "one_hot",
     "public_functions",
     "region_losses",
@@ -83,6 +86,11 @@ def region_losses() -> dict[str, Callable[..., Any]]:
 def takes(fn: Callable[..., Any], keyword: str) -> bool:
     """Whether ``fn`` has a parameter called ``keyword``."""
     return keyword in inspect.signature(fn).parameters
+
+
+def modes(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """The values of ``fn``'s ``mode`` keyword (its ``Literal`` type)."""
+    return typing.get_args(typing.get_type_hints(fn)["mode"])
 
 
 def require_capability(name: str, feature: str, backend_name: str) -> None:

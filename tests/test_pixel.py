@@ -16,23 +16,23 @@ import numpy as np
 import pytest
 
 import segloss_xp.pixel as pixel
-from conformance import oracle
+from conformance import helpers, oracle
+from conformance.helpers import one_hot
 from segloss_xp.testing import Backend, assert_matches
 
+PIXEL_LOSSES = list(helpers.losses("pixel"))
+MULTICLASS = [name for name in PIXEL_LOSSES
+              if "multiclass" in helpers.modes(getattr(pixel, name))]
 RNG = np.random.default_rng(4242)
 C = 3
 W3 = (0.2, 1.0, 3.0)
-
-
-def _one_hot(labels: np.ndarray, c: int = C) -> np.ndarray:
-    return np.moveaxis(np.eye(c)[labels], -1, 1)
 
 
 # Inputs: small, deterministic. Channels-first float64 NumPy.
 X_MC = RNG.normal(scale=2.0, size=(2, C, 4, 5))
 Y_MC = RNG.integers(0, C, size=(2, 4, 5))
 Y_MC_IGN = np.where(RNG.random(Y_MC.shape) < 0.25, 255, Y_MC)
-Y_ONEHOT = _one_hot(Y_MC)
+Y_ONEHOT = one_hot(Y_MC, C)
 Y_SOFT = np.moveaxis(RNG.dirichlet(np.ones(C), size=(2, 4, 5)), -1, 1)
 X_MC3D = RNG.normal(scale=2.0, size=(2, C, 2, 3, 4))
 Y_MC3D = RNG.integers(0, C, size=(2, 2, 3, 4))
@@ -270,18 +270,27 @@ def test_focal_gamma0_is_cross_entropy_exactly(backend: Backend, x: np.ndarray, 
     np.testing.assert_array_equal(focal, ce)
 
 
-def test_all_ignored_gives_zero(backend: Backend) -> None:
+def test_every_pixel_loss_has_cases() -> None:
+    """A new pixel loss enters every case table (VALUE_CASES rows start with an id)."""
+    for cases, column in ((VALUE_CASES, 1), (DTYPE_CASES, 0), (GRAD_CASES, 0),
+                          (COMPILE_CASES, 0)):
+        names = {case[column] for case in cases}
+        assert names == set(PIXEL_LOSSES), sorted(set(PIXEL_LOSSES) ^ names)
+
+
+@pytest.mark.parametrize("name", PIXEL_LOSSES)
+def test_all_ignored_gives_zero(backend: Backend, name: str) -> None:
     """Every element ignored: mean is 0 (torch: NaN), never NaN; also with class weights."""
-    pred = backend.asarray(X_MC)
-    true = backend.asarray(np.full(Y_MC.shape, 255))
-    for name in ("cross_entropy", "focal_loss", "conservative_loss"):
-        out = getattr(pixel, name)(pred, true, ignore_index=255)
-        assert_matches(out, 0.0, backend, dtype="float64", rtol=0, ref=pred)
-    out = pixel.cross_entropy(pred, true, ignore_index=255, class_weights=W3)
+    fn = getattr(pixel, name)
+    if name in MULTICLASS:
+        pred, true, ignore = backend.asarray(X_MC), np.full(Y_MC.shape, 255), 255
+    else:
+        pred, true, ignore = backend.asarray(X_BIN), np.full(Y_BIN.shape, -1.0), -1
+    out = fn(pred, backend.asarray(true), ignore_index=ignore)
     assert_matches(out, 0.0, backend, dtype="float64", rtol=0, ref=pred)
-    binary = backend.asarray(np.full(Y_BIN.shape, -1.0))
-    out = pixel.balanced_cross_entropy(backend.asarray(X_BIN), binary, ignore_index=-1)
-    assert_matches(out, 0.0, backend, dtype="float64", rtol=0)
+    if name in MULTICLASS and helpers.takes(fn, "class_weights"):
+        out = fn(pred, backend.asarray(true), ignore_index=ignore, class_weights=W3)
+        assert_matches(out, 0.0, backend, dtype="float64", rtol=0, ref=pred)
 
 
 def test_hand_computed_values() -> None:
@@ -323,8 +332,8 @@ def _saturated(kind: str) -> tuple[np.ndarray, np.ndarray, dict]:
     if kind in ("labels", "onehot"):
         labels = rng.integers(0, C, size=(2, 3, 4))
         sign = np.where(rng.random((2, 1, 3, 4)) < 0.5, 1.0, -1.0)
-        x = 1e4 * sign * (2 * _one_hot(labels) - 1)
-        y = labels if kind == "labels" else _one_hot(labels)
+        x = 1e4 * sign * (2 * one_hot(labels, C) - 1)
+        y = labels if kind == "labels" else one_hot(labels, C)
         return x, y, {"ignore_index": 255} if kind == "labels" else {}
     y = (rng.random((2, 1, 3, 4)) < 0.5).astype(np.float64)
     x = 1e4 * np.where(rng.random(y.shape) < 0.5, 1.0, -1.0)
@@ -335,34 +344,19 @@ def _saturated(kind: str) -> tuple[np.ndarray, np.ndarray, dict]:
 
 @pytest.mark.parametrize(("name", "kind", "kwargs"), GRAD_CASES,
                          ids=[f"{n}-{k}" for n, k, _ in GRAD_CASES])
-def test_finite_gradients_saturated_torch(name: str, kind: str, kwargs: dict) -> None:
-    torch = pytest.importorskip("torch", reason="torch is not installed")
+def test_finite_gradients_saturated(backend: Backend, name: str, kind: str,
+                                    kwargs: dict) -> None:
+    helpers.require_capability(name, "autograd", backend.name)
     x, y, extra = _saturated(kind)
-    for dtype in (torch.float64, torch.float32):
-        pred = torch.tensor(x, dtype=dtype, requires_grad=True)
-        loss = getattr(pixel, name)(pred, torch.asarray(y), **extra, **kwargs)
-        (grad,) = torch.autograd.grad(loss, pred)
-        assert torch.isfinite(loss), f"{name}: loss {loss}"
-        assert bool(torch.all(torch.isfinite(grad))), f"{name}/{kind}: non-finite gradient"
-
-
-@pytest.mark.parametrize(("name", "kind", "kwargs"), GRAD_CASES,
-                         ids=[f"{n}-{k}" for n, k, _ in GRAD_CASES])
-def test_finite_gradients_saturated_jax(name: str, kind: str, kwargs: dict) -> None:
-    jax = pytest.importorskip("jax", reason="jax is not installed")
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    x, y, extra = _saturated(kind)
-    true = jnp.asarray(y)
+    true = backend.asarray(y)
 
     def f(p: Any) -> Any:
         return getattr(pixel, name)(p, true, **extra, **kwargs)
 
-    for dtype in (jnp.float64, jnp.float32):
-        value, grad = jax.value_and_grad(f)(jnp.asarray(x, dtype=dtype))
-        assert bool(jnp.isfinite(value)), f"{name}: loss {value}"
-        assert bool(jnp.all(jnp.isfinite(grad))), f"{name}/{kind}: non-finite gradient"
+    for dtype in ("float64", "float32"):
+        value, grad = helpers.value_and_grad(backend, f, x, dtype=dtype)
+        assert np.isfinite(value), f"{name}: loss {value}"
+        assert np.all(np.isfinite(grad)), f"{name}/{kind}: non-finite gradient"
 
 
 def test_gradient_matches_finite_differences_torch() -> None:
@@ -423,6 +417,7 @@ def _compile_inputs(kind: str, kwargs: dict, torch: Any) -> tuple[Any, Any, dict
                          ids=[f"{n}-{k}" for n, k, _ in COMPILE_CASES])
 def test_torch_compile_no_graph_breaks(name: str, kind: str, kwargs: dict) -> None:
     torch = pytest.importorskip("torch", reason="torch is not installed")
+    helpers.require_capability(name, "compile", "torch")
     pred, true, kw = _compile_inputs(kind, kwargs, torch)
     fn = getattr(pixel, name)
 
@@ -435,10 +430,10 @@ def test_torch_compile_no_graph_breaks(name: str, kind: str, kwargs: dict) -> No
     assert explanation.graph_count == 1
 
 
-@pytest.mark.parametrize("name", ["cross_entropy", "focal_loss", "conservative_loss"])
+@pytest.mark.parametrize("name", MULTICLASS)
 def test_jax_jit_and_vmap(name: str) -> None:
     jax = pytest.importorskip("jax", reason="jax is not installed")
-    jax.config.update("jax_enable_x64", True)
+    helpers.require_capability(name, "jit", "jax")
     import jax.numpy as jnp
 
     fn = getattr(pixel, name)
@@ -454,23 +449,26 @@ def test_jax_jit_and_vmap(name: str) -> None:
     np.testing.assert_allclose(np.asarray(batched), want, rtol=1e-12)
 
 
-def test_jax_x64_off_float32() -> None:
+def test_jax_x64_off_float32(tmp_path: Any) -> None:
     """With x64 off (JAX's default) integer labels pick in int32 and results are float32."""
-    jax = pytest.importorskip("jax", reason="jax is not installed")
-    import jax.numpy as jnp
+    np.savez(tmp_path / "data.npz", x=X_MC.astype(np.float32), y=Y_MC_IGN, w=W3)
+    helpers.run_with_x64_off(f"""
+        import numpy as np
+        import jax.numpy as jnp
+        import segloss_xp.pixel as pixel
+        from conformance import oracle
 
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", False)
-    try:
-        pred = jnp.asarray(X_MC.astype(np.float32))
-        true = jnp.asarray(Y_MC_IGN.astype(np.int32))
-        out = pixel.focal_loss(pred, true, ignore_index=255, gamma=0.5, alpha=W3)
-        assert out.dtype == jnp.float32
-        want = oracle.focal_loss(X_MC.astype(np.float32).astype(np.float64), Y_MC_IGN,
-                                 ignore_index=255, gamma=0.5, alpha=W3)
-        np.testing.assert_allclose(float(out), want, rtol=2e-5)
-    finally:
-        jax.config.update("jax_enable_x64", previous)
+        data = np.load({str(tmp_path / "data.npz")!r})
+        x, y, w = data["x"], data["y"], tuple(data["w"])
+        pred, true = jnp.asarray(x), jnp.asarray(y)
+        assert true.dtype == jnp.int32
+        for name, kw in [(name, {{"ignore_index": 255}}) for name in {MULTICLASS!r}] + [
+                ("focal_loss", {{"ignore_index": 255, "gamma": 0.5, "alpha": w}})]:
+            out = getattr(pixel, name)(pred, true, **kw)
+            assert out.dtype == jnp.float32, (name, out.dtype)
+            want = getattr(oracle, name)(x.astype(np.float64), y, **kw)
+            np.testing.assert_allclose(float(out), want, rtol=2e-5)
+    """)
 
 
 # --------------------------------------------------------------------------- errors
