@@ -16,26 +16,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conformance import oracle
+import segloss_xp as sx
+from conformance import helpers, oracle
+from conformance.helpers import one_hot, softmax
 from segloss_xp.compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss
 from segloss_xp.region import dice_loss, exp_log_loss
 from segloss_xp.testing import Backend, assert_matches
 
 RTOL = 1e-10  # float64 against the float64 oracle: only summation-order rounding
-NO_AUTOGRAD = ["numpy", "strict", "strict-dev1", "dask", "cupy"]
+# The compound family, and exp_log_loss (family "region", but a mix of a Dice and a
+# cross-entropy term, tested here)
+COMPOUND = [*helpers.public_functions("compound"), "exp_log_loss"]
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """(N, *sp) int -> (N, C, *sp) float64."""
-    return np.stack([(labels == c) for c in range(num_classes)], axis=1).astype(np.float64)
 
 
 def _data(seed: int = 0, shape: tuple[int, ...] = (2, 3, 4, 5)) -> dict[str, np.ndarray]:
@@ -45,8 +39,8 @@ def _data(seed: int = 0, shape: tuple[int, ...] = (2, 3, 4, 5)) -> dict[str, np.
     return {
         "logits": 2.0 * rng.normal(size=shape),
         "labels": labels,
-        "onehot": _one_hot(labels, c),
-        "soft": _softmax(rng.normal(size=shape)),
+        "onehot": one_hot(labels, c),
+        "soft": softmax(rng.normal(size=shape)),
         "blogits": 2.0 * rng.normal(size=(n, 1, *sp)),
         "bmask": (rng.random(size=(n, 1, *sp)) < 0.4).astype(np.float64),
         "mlogits": 2.0 * rng.normal(size=shape),
@@ -59,7 +53,8 @@ def _run(backend: Backend, fn: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> 
     return fn(xb, backend.asarray(y), **kw), xb
 
 
-# ----------------------------------------------------------------------------- dice_ce_loss
+# ----------------------------------------------------------------------------- dice_ce_loss,
+#                                                                               dice_focal_loss
 
 # (name, x key, y key, mode, keywords for both, channels_last)
 DICE_CE_CASES = [
@@ -82,6 +77,26 @@ DICE_CE_CASES = [
 ]
 
 
+DICE_FOCAL_CASES = [
+    ("mc_labels", "logits", "labels", "multiclass", {}, False),
+    ("mc_labels_weights_alpha", "logits", "labels", "multiclass",
+     {"class_weights": (0.5, 1.0, 2.0), "alpha": (0.2, 0.5, 0.8), "gamma": 1.5,
+      "lambda_dice": 0.3, "lambda_focal": 1.7}, False),
+    ("mc_onehot_nobg_sum", "logits", "onehot", "multiclass",
+     {"include_background": False, "alpha": 0.25, "reduction": "sum"}, False),
+    ("mc_labels_ignore", "logits", "labels_ignored", "multiclass",
+     {"ignore_index": -1, "squared": True, "batch": True, "smooth": 0.5}, False),
+    ("mc_channels_last", "logits", "labels", "multiclass", {"gamma": 0.5}, True),
+    ("binary_weights", "blogits", "bmask", "binary",
+     {"class_weights": (2.5,), "alpha": 0.25, "smooth": 0.0}, False),
+    ("multilabel_nobg", "mlogits", "mmask", "multilabel",
+     {"class_weights": (1.0, 0.2, 3.0), "alpha": (0.3, 0.6, 0.9), "include_background": False,
+      "reduction": "sum"}, False),
+]
+ORACLE_CASES = ([("dice_ce_loss", case) for case in DICE_CE_CASES]
+                + [("dice_focal_loss", case) for case in DICE_FOCAL_CASES])
+
+
 def _dice_ce_inputs(name: str, xkey: str, ykey: str) -> tuple[np.ndarray, np.ndarray]:
     d = _data(1)
     y = d["labels"].copy()
@@ -91,16 +106,17 @@ def _dice_ce_inputs(name: str, xkey: str, ykey: str) -> tuple[np.ndarray, np.nda
     return d[xkey], d[ykey]
 
 
-@pytest.mark.parametrize("case", DICE_CE_CASES, ids=[c[0] for c in DICE_CE_CASES])
-def test_dice_ce_matches_oracle(backend: Backend, case: tuple) -> None:
+@pytest.mark.parametrize(("loss", "case"), ORACLE_CASES,
+                         ids=[f"{loss}-{case[0]}" for loss, case in ORACLE_CASES])
+def test_dice_ce_and_dice_focal_match_oracle(backend: Backend, loss: str, case: tuple) -> None:
     name, xkey, ykey, mode, kw, channels_last = case
     x, y = _dice_ce_inputs(name, xkey, ykey)
-    expected = oracle.dice_ce_loss(x, y, mode=mode, **kw)
+    expected = getattr(oracle, loss)(x, y, mode=mode, **kw)
     if channels_last:
         x = np.moveaxis(x, 1, -1)
         y = np.moveaxis(y, 1, -1) if y.ndim == x.ndim else y
         kw = {**kw, "class_axis": -1}
-    out, xb = _run(backend, dice_ce_loss, x, y, mode=mode, **kw)
+    out, xb = _run(backend, getattr(sx, loss), x, y, mode=mode, **kw)
     assert_matches(out, expected, backend, dtype="float64", rtol=RTOL, ref=xb)
 
 
@@ -113,14 +129,6 @@ def test_dice_ce_is_sum_of_its_terms() -> None:
                                              class_weights=kw["class_weights"]))
     got = dice_ce_loss(d["logits"], d["labels"], lambda_dice=0.7, lambda_ce=1.3, **kw)
     np.testing.assert_allclose(float(got), expected, rtol=RTOL)
-
-
-def test_dice_ce_float32(backend: Backend) -> None:
-    d = _data(3)
-    expected = oracle.dice_ce_loss(d["logits"], d["labels"])
-    xb = backend.asarray(d["logits"], dtype="float32")
-    out = dice_ce_loss(xb, backend.asarray(d["labels"]))
-    assert_matches(out, expected, backend, dtype="float32", rtol=1e-5, ref=xb)
 
 
 # ----------------------------------------------------------------------------- bce_dice_loss
@@ -210,7 +218,7 @@ def test_exp_log_matches_oracle(backend: Backend, case: str) -> None:
         y[1, :2] = 7
         kw = {"ignore_index": 7, "smooth": 0.1}
     elif case == "probs":
-        x, kw = _softmax(x), {"from_logits": False}
+        x, kw = softmax(x), {"from_logits": False}
     elif case == "absent_class":
         y = np.where(y == 2, 0, y)  # class 2 absent from the batch: weight 0, Dice ≈ small
     expected = oracle.exp_log_loss(x, y, **kw)
@@ -255,17 +263,19 @@ def test_exp_log_hand_value() -> None:
     np.testing.assert_allclose(float(got), expected, rtol=1e-12)
 
 
-def test_exp_log_float32_and_half(backend: Backend) -> None:
+@pytest.mark.parametrize("name", [n for n in COMPOUND if n in helpers.losses()
+                                  and "multiclass" in helpers.modes(getattr(sx, n))])
+def test_float32_and_half(backend: Backend, name: str) -> None:
+    """float32 in, float32 out; half precision in, float32 accumulation and out."""
     d = _data(8)
-    expected = oracle.exp_log_loss(d["logits"], d["labels"])
-    xb = backend.asarray(d["logits"], dtype="float32")
-    out = exp_log_loss(xb, backend.asarray(d["labels"]))
-    assert_matches(out, expected, backend, dtype="float32", rtol=1e-5, ref=xb)
-    if backend.name in ("torch", "jax"):  # half precision in, float32 accumulation and out
-        x16 = d["logits"].astype(np.float16)
-        expected = oracle.exp_log_loss(x16.astype(np.float64), d["labels"])
-        xb = backend.asarray(x16)
-        out = exp_log_loss(xb, backend.asarray(d["labels"]))
+    fn, ref = getattr(sx, name), getattr(oracle, name)
+    for dtype in ("float32", "float16"):
+        if not hasattr(backend.xp, dtype):
+            continue  # array_api_strict and dask have no float16
+        x_seen = d["logits"].astype(dtype)
+        expected = ref(x_seen.astype(np.float64), d["labels"])
+        xb = backend.asarray(x_seen)
+        out = fn(xb, backend.asarray(d["labels"]))
         assert_matches(out, expected, backend, dtype="float32", rtol=1e-5, ref=xb)
 
 
@@ -304,7 +314,7 @@ def test_deep_supervision_matches_oracle(backend: Backend, case: str) -> None:
         c = 1
         target = (rng.random(size=(n, 1, *full)) < 0.4).astype(np.float64)
     elif "onehot" in case:
-        target = _one_hot(labels, c)
+        target = one_hot(labels, c)
     else:
         target = labels
     preds = [rng.normal(size=(n, c, *s)) for s in scales]
@@ -420,27 +430,25 @@ def test_bad_inputs() -> None:
 # ----------------------------------------------------------------------------- jit / compile
 
 
-def _all_losses(d: dict[str, np.ndarray]) -> dict[str, tuple[Any, np.ndarray, np.ndarray]]:
-    return {
-        "dice_ce": (dice_ce_loss, d["logits"], d["labels"]),
-        "bce_dice": (bce_dice_loss, d["blogits"], d["bmask"]),
-        "combo": (combo_loss, d["blogits"], d["bmask"]),
-        "exp_log": (exp_log_loss, d["logits"], d["labels"]),
-        "deep_supervision": (
-            lambda p, t: deep_supervision(dice_ce_loss, [p, p[:, :, ::2, ::2]], t),
-            d["logits"], d["labels"]),
-    }
+def _loss_and_inputs(name: str, d: dict[str, np.ndarray]
+                     ) -> tuple[Any, np.ndarray, np.ndarray]:
+    """A scalar loss of (prediction, target) and its inputs: multiclass logits and labels
+    where the function takes them, else binary logits and mask."""
+    if name == "deep_supervision":  # a wrapper: around dice_ce_loss on two scales
+        return (lambda p, t: deep_supervision(dice_ce_loss, [p, p[:, :, ::2, ::2]], t),
+                d["logits"], d["labels"])
+    fn = getattr(sx, name)
+    if "multiclass" in helpers.modes(fn):
+        return fn, d["logits"], d["labels"]
+    return fn, d["blogits"], d["bmask"]
 
 
-LOSS_NAMES = ["dice_ce", "bce_dice", "combo", "exp_log", "deep_supervision"]
-
-
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", COMPOUND)
 def test_jax_jit_and_grad(name: str) -> None:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    helpers.require_capability(name, "jit", "jax")
     jnp = jax.numpy
-    fn, x, y = _all_losses(_data(11))[name]
+    fn, x, y = _loss_and_inputs(name, _data(11))
     eager = fn(jnp.asarray(x), jnp.asarray(y))
     jitted = jax.jit(fn)(jnp.asarray(x), jnp.asarray(y))
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-12)
@@ -449,13 +457,14 @@ def test_jax_jit_and_grad(name: str) -> None:
         assert np.all(np.isfinite(np.asarray(grad))), f"{name}: non-finite gradient at {scale}"
 
 
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", COMPOUND)
 def test_torch_compile_no_graph_breaks(name: str) -> None:
     """Zero graph breaks (``explain``), then a fullgraph compile on the cheap ``aot_eager``
     backend (same Dynamo tracing; Inductor code generation is not what we test) with a
     finite backward."""
-    torch = pytest.importorskip("torch")
-    fn, x, y = _all_losses(_data(12))[name]
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    helpers.require_capability(name, "compile", "torch")
+    fn, x, y = _loss_and_inputs(name, _data(12))
     xt, yt = torch.asarray(x, requires_grad=True), torch.asarray(y)
     torch._dynamo.reset()
     explained = torch._dynamo.explain(fn)(xt, yt)
@@ -467,20 +476,11 @@ def test_torch_compile_no_graph_breaks(name: str) -> None:
     assert torch.all(torch.isfinite(xt.grad))
 
 
-@pytest.mark.skip_backend(NO_AUTOGRAD, reason="no autograd in this namespace")
 def test_exp_log_gradient_finite_at_perfect_prediction(backend: Backend) -> None:
     """p_l = 1 exactly (logits ±1e4) and Dice = 1: the γ < 1 powers get subgradient 0."""
+    helpers.require_capability("exp_log_loss", "autograd", backend.name)
     labels = np.array([[[0, 1], [1, 0]]])
-    logits = np.stack([np.where(labels == 0, 1e4, -1e4), np.where(labels == 1, 1e4, -1e4)],
-                      axis=1).astype(np.float64)
+    logits = 1e4 * (2 * one_hot(labels, 2) - 1)
     y = backend.asarray(labels)
-    if backend.name == "jax":
-        import jax
-
-        grad = jax.grad(lambda z: exp_log_loss(z, y, smooth=0.0))(backend.asarray(logits))
-    else:
-        z = backend.asarray(logits)
-        z.requires_grad_(True)
-        exp_log_loss(z, y, smooth=0.0).backward()
-        grad = z.grad
-    assert np.all(np.isfinite(backend.to_numpy(grad)))
+    _, grad = helpers.value_and_grad(backend, lambda z: exp_log_loss(z, y, smooth=0.0), logits)
+    assert np.all(np.isfinite(grad))
