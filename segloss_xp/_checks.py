@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
-from ._namespace import Array, Namespace, is_concrete
+from ._namespace import (
+    Array,
+    Namespace,
+    as_like,
+    device,
+    is_array,
+    is_concrete,
+    library_name,
+)
 from ._options import get_option
 
 Mode = Literal["multiclass", "binary", "multilabel"]
@@ -42,16 +50,14 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_class_vector",
-    "check_finite_input",
     "check_ignore_index",
-    "check_labels_in_range",
     "check_mode",
     "check_nonnegative",
     "check_number",
     "check_positive",
     "check_pred_dtype",
     "check_unit",
-    "check_unit_interval",
+    "class_vector",
     "should_check_values",
 ]
 
@@ -110,7 +116,7 @@ def check_unit(name: str, value: object) -> float:
 
 def check_class_vector(name: str, values: object, num_classes: int, *, mode: str,
                        scalar: bool = False) -> tuple[float, ...]:
-    """A length-C sequence (or 1-D array) of finite numbers >= 0 -> tuple of floats.
+    """A length-C sequence of finite numbers >= 0 -> tuple of floats.
 
     ``scalar=True`` also accepts one number, repeated for every class.
     """
@@ -119,16 +125,59 @@ def check_class_vector(name: str, values: object, num_classes: int, *, mode: str
     try:
         out = tuple(float(v) for v in values)  # type: ignore[attr-defined]
     except TypeError as exc:
-        what = "a number or a sequence" if scalar else "a sequence (or 1-D array)"
-        raise TypeError(f"`{name}` must be {what} of numbers, one per class, got "
-                        f"{type(values).__name__} (mode={mode!r})") from exc
-    if len(out) != num_classes:
-        raise ValueError(
-            f"`{name}` must have one entry per class: expected {num_classes}, got "
-            f"{len(out)} (the full class count, background included; mode={mode!r})")
+        what = "a number, a sequence" if scalar else "a sequence"
+        raise TypeError(f"`{name}` must be {what} or a 1-D array of numbers, one per class, "
+                        f"got {type(values).__name__} (mode={mode!r})") from exc
+    _check_length(name, len(out), num_classes, mode=mode)
     if not all(math.isfinite(v) and v >= 0 for v in out):
         raise ValueError(f"`{name}` must be finite and >= 0, got {out} (mode={mode!r})")
     return out
+
+
+def _check_length(name: str, length: int, num_classes: int, *, mode: str) -> None:
+    if length != num_classes:
+        raise ValueError(
+            f"`{name}` must have one entry per class: expected {num_classes}, got "
+            f"{length} (the full class count, background included; mode={mode!r})")
+
+
+def class_vector(name: str, values: object, num_classes: int, *, mode: str, like: Array,
+                 xp: Namespace, scalar: bool = False, upper: float | None = None) -> Array:
+    """``values`` as a length-C array in ``like``'s dtype and device, checked.
+
+    Python numbers and sequences are checked at once. Arrays (NumPy, or the library of
+    ``like``, traced ones included) are checked by shape now and by value only when
+    concrete and value checks are on: no ``.item()`` under ``torch.compile``, no
+    tracer error under ``jax.jit``. ``upper`` bounds every entry from above.
+    """
+    if not is_array(values):
+        checked = check_class_vector(name, values, num_classes, mode=mode, scalar=scalar)
+        if upper is not None and max(checked) > upper:
+            raise ValueError(f"`{name}` must lie in [0, {upper:g}] in mode={mode!r}, got "
+                             f"{checked}")
+        return as_like(checked, like, xp=xp)
+    if library_name(values) not in ("numpy", library_name(like)):
+        raise TypeError(f"`{name}` is a {library_name(values)} array but the inputs are "
+                        f"{library_name(like)} arrays; pass a sequence, a NumPy array or a "
+                        f"{library_name(like)} array")
+    shape = tuple(values.shape)  # type: ignore[attr-defined]
+    if shape == () and scalar:
+        vector = xp.broadcast_to(xp.asarray(values, dtype=like.dtype, device=device(like)),
+                                 (num_classes,))
+    elif len(shape) != 1:
+        raise ValueError(f"`{name}` must be a 1-D array with one entry per class, got shape "
+                         f"{shape} (mode={mode!r})")
+    else:
+        _check_length(name, shape[0], num_classes, mode=mode)
+        vector = xp.asarray(values, dtype=like.dtype, device=device(like))
+    if should_check_values(values):
+        bad = ~xp.isfinite(vector) | (vector < 0)
+        if upper is not None:
+            bad = bad | (vector > upper)
+        if bool(xp.any(bad)):
+            bound = "finite and >= 0" if upper is None else f"in [0, {upper:g}]"
+            raise ValueError(f"`{name}` must be {bound}, got {values!r} (mode={mode!r})")
+    return vector
 
 
 def check_pred_dtype(y_pred: Array, *, mode: str, xp: Namespace) -> None:
@@ -157,43 +206,3 @@ def check_ignore_index(ignore_index: object, *, mode: str) -> None:
 def should_check_values(*arrays: Array) -> bool:
     """Value checks run when enabled and every array is concrete (not traced/lazy)."""
     return is_concrete(*arrays) and get_option("validate")
-
-
-def check_finite_input(name: str, x: Array, *, xp: Namespace) -> None:
-    # max and min propagate NaN and expose ±inf: no full-size temporary, unlike isfinite(x)
-    if not bool(xp.isfinite(xp.max(x)) & xp.isfinite(xp.min(x))):
-        raise ValueError(
-            f"`{name}` contains non-finite values (nan or inf); "
-            "disable with segloss_xp.options(validate=False) at your own risk"
-        )
-
-
-def check_unit_interval(name: str, x: Array, *, what: str, ignore_index: int | None = None,
-                        xp: Namespace) -> None:
-    """Raise if ``x`` (float) has values outside [0, 1] other than ``ignore_index``."""
-    outside = (x < 0) | (x > 1)
-    if ignore_index is not None:
-        outside = outside & (x != ignore_index)
-    if bool(xp.any(outside)):
-        low = xp.min(xp.where(outside, x, xp.ones_like(x)))
-        high = xp.max(xp.where(outside, x, xp.zeros_like(x)))
-        bad: Any = float(low) if float(low) < 0 else float(high)
-        extra = "" if ignore_index is None else f" (ignore_index={ignore_index})"
-        raise ValueError(f"`{name}` must hold {what} in [0, 1]{extra}; found {bad!r}")
-
-
-def check_labels_in_range(labels: Array, num_classes: int, ignore_index: int | None, *,
-                          xp: Namespace) -> None:
-    """Raise if an integer label lies outside ``[0, num_classes)`` and is not ignored."""
-    invalid = (labels < 0) | (labels >= num_classes)
-    if ignore_index is not None:
-        invalid = invalid & (labels != ignore_index)
-    if bool(xp.any(invalid)):
-        # fill with 0, not -1: -1 overflows unsigned labels (uint8 masks are common)
-        zeros = xp.zeros_like(labels)
-        high = int(xp.max(xp.where(invalid, labels, zeros)))
-        bad = high if high >= num_classes else int(xp.min(xp.where(invalid, labels, zeros)))
-        raise ValueError(
-            f"`y_true` holds label {bad} outside [0, {num_classes}) for a `y_pred` with "
-            f"{num_classes} classes (ignore_index={ignore_index}, mode='multiclass')"
-        )

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from . import _math
 from ._namespace import Array, Namespace, library
 
-__all__ = ["log_sigmoid", "log_softmax", "sigmoid", "softmax"]
+__all__ = ["lazy_assert", "log_sigmoid", "log_softmax", "native", "sigmoid", "softmax"]
 
 Kernel = Callable[..., Array]
 
@@ -84,3 +84,23 @@ def log_sigmoid(x: Array, *, xp: Namespace) -> Array:
     """``log σ(x)``, elementwise, exact in both tails."""
     kernel = native("log_sigmoid", xp=xp)
     return kernel(x) if kernel else _math.generic_log_sigmoid(x, xp=xp)
+
+
+def _dask_assert(flag: Array, message: str) -> Array:
+    def check(block: Array) -> Array:
+        if block.any():
+            raise ValueError(message)
+        return block
+    return flag.map_blocks(check, dtype=flag.dtype)
+
+
+_LAZY_ASSERTS: dict[str, Callable[[Array, str], Array]] = {"dask": _dask_assert}
+
+
+def lazy_assert(flag: Array, message: str, *, xp: Namespace) -> Array:
+    """``flag`` itself; on dask, computing it raises ``ValueError(message)`` when True.
+
+    Elsewhere (traced JAX or torch arrays) a set flag only makes the loss NaN.
+    """
+    check = _LAZY_ASSERTS.get(library(xp))
+    return flag if check is None else check(flag, message)

@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _checks
+from . import _checks, _values
 from ._capabilities import require
 from ._dispatch import log_sigmoid, log_softmax, sigmoid, softmax
 from ._math import clamped_log, clamped_log1m
 from ._namespace import Array, Namespace, compute_dtype, device, get_namespace
+from ._values import ValueChecks
 
 __all__ = ["Prepared", "prepare"]
 
@@ -40,6 +41,11 @@ class Prepared:
     mask: Array | None  # bool, (N, 1, S) or (N, C, S): True = element counts; None = all
     spatial_shape: tuple[int, ...]
     class_axis: int  # normalised class axis of the original y_pred (-1 if binary added one)
+    checks: ValueChecks  # value checks of this call (traced ones poison the result)
+
+    def poison(self, result: Array) -> Array:
+        """``result``, NaN if a value check could not raise (traced/lazy) and failed."""
+        return self.checks.poison(result)
 
     @property
     def num_classes(self) -> int:
@@ -143,27 +149,36 @@ def prepare(
         raise TypeError(f"`y_true` must be real, got dtype {y_true.dtype}")
     pred, axis = _pred_layout(y_pred, mode=mode, class_axis=class_axis, xp=xp)
     true = _target_layout(y_pred, y_true, mode=mode, axis=axis, xp=xp)
+    _check_devices(y_pred, y_true)
     n, c, *spatial = pred.shape
     s = math.prod(spatial)
-    check_values = _checks.should_check_values(y_pred, y_true)
-    if check_values:
-        _check_pred_values(y_pred, from_logits=from_logits, xp=xp)
+    checks = ValueChecks(y_pred, y_true, xp=xp)
     dtype = compute_dtype(y_pred.dtype, xp=xp)
     scores = xp.reshape(xp.astype(pred, dtype, copy=False), (n, c, s))
+    _values.check_prediction(y_pred, checks, from_logits=from_logits, class_sums=(
+        (lambda: xp.sum(scores, axis=1)) if mode == "multiclass" else None))
     if true.ndim == pred.ndim - 1:
         labels = xp.reshape(true, (n, s))
-        if check_values:
-            _checks.check_labels_in_range(labels, c, ignore_index, xp=xp)
+        _values.check_labels(labels, c, ignore_index, checks)
         mask = None if ignore_index is None else (labels != ignore_index)[:, None, :]
         target = None
     else:
+        if axis == -1 and y_true.ndim >= 4:
+            _values.check_not_one_hot(y_true, checks)
         labels = None
         target, mask = _dense_target(xp.reshape(true, (n, c, s)), mode=mode, dtype=dtype,
-                                     ignore_index=ignore_index, check_values=check_values,
-                                     xp=xp)
+                                     ignore_index=ignore_index, checks=checks, axis=axis)
     return Prepared(xp=xp, mode=mode, from_logits=from_logits, reduction=reduction,
                     scores=scores, labels=labels, target=target, mask=mask,
-                    spatial_shape=tuple(spatial), class_axis=axis)
+                    spatial_shape=tuple(spatial), class_axis=axis, checks=checks)
+
+
+def _check_devices(y_pred: Array, y_true: Array) -> None:
+    """Both arrays on one device (a traced array's device is None and passes)."""
+    pred_device, true_device = device(y_pred), device(y_true)
+    if pred_device is not None and true_device is not None and pred_device != true_device:
+        raise ValueError(f"`y_pred` is on device {pred_device} but `y_true` on {true_device}; "
+                         "move them to one device first")
 
 
 def _check_options(*, mode: str, from_logits: bool, class_axis: int,
@@ -247,27 +262,24 @@ def _shape_error(mode: str, shape: tuple[int, ...], true_shape: tuple[int, ...],
         f"`y_true` has shape {true_shape}; expected {expected}")
 
 
-def _check_pred_values(y_pred: Array, *, from_logits: bool, xp: Namespace) -> None:
-    _checks.check_finite_input("y_pred", y_pred, xp=xp)
-    if not from_logits:
-        _checks.check_unit_interval("y_pred", y_pred, what="probabilities (from_logits=False)",
-                                    xp=xp)
-
-
 def _dense_target(raw: Array, *, mode: str, dtype: Any, ignore_index: int | None,
-                  check_values: bool, xp: Namespace) -> tuple[Array, Array | None]:
+                  checks: ValueChecks, axis: int) -> tuple[Array, Array | None]:
     """A ``(N, C, S)`` one-hot/soft/binary target in ``dtype``, zero where ignored, and the mask."""
-    if check_values and raw.dtype != xp.bool:
-        _checks.check_unit_interval("y_true", xp.astype(raw, dtype), what="target values",
-                                    ignore_index=ignore_index, xp=xp)
+    xp = checks.xp
     target = xp.astype(raw, dtype, copy=False)
-    if ignore_index is None:
-        return target, None
-    c = target.shape[1]
-    if mode != "multiclass":
-        mask = raw != ignore_index
-    elif 0 <= ignore_index < c:
-        mask = target[:, ignore_index:ignore_index + 1, :] != 1
-    else:
-        mask = xp.sum(target, axis=1, keepdims=True) != 0
-    return xp.where(mask, target, xp.zeros_like(target)), mask
+    if raw.dtype != xp.bool:
+        _values.check_unit_interval("y_true", target, checks, what="target values",
+                                    ignore_index=ignore_index)
+    mask = None
+    if ignore_index is not None:
+        c = target.shape[1]
+        if mode != "multiclass":
+            mask = raw != ignore_index
+        elif 0 <= ignore_index < c:
+            mask = target[:, ignore_index:ignore_index + 1, :] != 1
+        else:
+            mask = xp.sum(target, axis=1, keepdims=True) != 0
+        target = xp.where(mask, target, xp.zeros_like(target))
+    if mode == "multiclass":
+        _values.check_class_sums(target, mask, checks, axis=axis)
+    return target, mask

@@ -10,10 +10,8 @@ plain mean, the sum, or the table itself. Pixel losses reduce with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ._math import safe_divide
-from ._namespace import Array, Namespace, as_like
+from ._namespace import Array, Namespace
 
 __all__ = ["apply_class_weights", "reduce_elements", "reduce_table", "select_classes"]
 
@@ -29,13 +27,12 @@ def select_classes(x: Array, include_background: bool) -> Array:
     return x[..., 1:]
 
 
-def apply_class_weights(loss: Array, weights: Sequence[float] | None, *,
-                        include_background: bool, xp: Namespace) -> Array:
+def apply_class_weights(loss: Array, weights: Array | None, *,
+                        include_background: bool) -> Array:
     """Multiply the per-class loss (last axis) by checked, length-C ``weights``."""
     if weights is None:
         return loss
-    kept = weights if include_background else weights[1:]
-    return loss * as_like(kept, loss, xp=xp)
+    return loss * (weights if include_background else weights[1:])
 
 
 def reduce_table(loss: Array, reduction: str, *, xp: Namespace) -> Array:

@@ -249,7 +249,7 @@ def lovasz_softmax_loss(
                            xp.sum(present, axis=-1), fill=0.0, xp=xp)
     else:
         loss = xp.mean(per_class, axis=-1)
-    return reduce_table(loss, reduction, xp=xp)
+    return prepared.poison(reduce_table(loss, reduction, xp=xp))
 
 
 @declare("lovasz", dask=_NO_DASK)
@@ -319,12 +319,10 @@ def lovasz_hinge_loss(
     xp = prepared.xp
     target = prepared.target
     assert target is not None
-    if _checks.should_check_values(y_pred, y_true) and bool(
-            xp.any((target != 0) & (target != 1))):
-        raise ValueError(
-            f"lovasz_hinge_loss needs hard targets in {{0, 1}} (mode={mode!r}, "
-            f"ignore_index={ignore_index}); `y_true` holds other values (soft labels?)"
-        )
+    prepared.checks.require(
+        xp.any((target != 0) & (target != 1)),
+        f"lovasz_hinge_loss needs hard targets in {{0, 1}} (mode={mode!r}, "
+        f"ignore_index={ignore_index}); `y_true` holds other values (soft labels?)")
 
     x = prepared.scores
     truth = target == 1
@@ -341,4 +339,4 @@ def lovasz_hinge_loss(
     loss = _lovasz_extension(errors, truth, xp=xp)  # (B, C)
     if mode == "binary":
         loss = loss[:, 0]
-    return reduce_table(loss, reduction, xp=xp)
+    return prepared.poison(reduce_table(loss, reduction, xp=xp))

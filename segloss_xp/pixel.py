@@ -35,7 +35,7 @@ from ._capabilities import declare
 from ._checks import ClassWeights, Mode, Reduction, SigmoidMode, Weights
 from ._inputs import Prepared, prepare
 from ._math import safe_pow
-from ._namespace import Array, Namespace, as_like, device, get_namespace, library
+from ._namespace import Array, Namespace, device, get_namespace, library
 from ._reduce import reduce_elements
 
 __all__ = ["balanced_cross_entropy", "conservative_loss", "cross_entropy", "focal_loss"]
@@ -98,21 +98,21 @@ def _soft_ce(q: Array, log_p: Array, weights: Array | None, *, xp: Namespace) ->
     return -xp.sum(term, axis=1)
 
 
-def _class_vector(name: str, values: Weights, prepared: Prepared, *,
-                  scalar: bool = False) -> Array | None:
+def _class_vector(name: str, values: Weights, prepared: Prepared, *, scalar: bool = False,
+                  upper: float | None = None) -> Array | None:
     """A checked length-C vector as ``(1, C, 1)`` in the compute dtype (None stays None)."""
     if values is None:
         return None
-    checked = _checks.check_class_vector(name, values, prepared.num_classes,
-                                         mode=prepared.mode, scalar=scalar)
-    vec = as_like(checked, prepared.scores, xp=prepared.xp)
-    return prepared.xp.reshape(vec, (1, prepared.num_classes, 1))
+    vector = _checks.class_vector(name, values, prepared.num_classes, mode=prepared.mode,
+                                  like=prepared.scores, xp=prepared.xp, scalar=scalar,
+                                  upper=upper)
+    return prepared.xp.reshape(vector, (1, prepared.num_classes, 1))
 
 
 def _finish(loss: Array, prepared: Prepared, denominator: Array | None = None) -> Array:
     """Masked reduction; ``"none"`` goes back to ``(N, *spatial)`` / ``y_pred``'s layout."""
-    out = reduce_elements(loss, prepared.element_mask(), prepared.reduction, xp=prepared.xp,
-                          denominator=denominator)
+    out = prepared.poison(reduce_elements(loss, prepared.element_mask(), prepared.reduction,
+                                          xp=prepared.xp, denominator=denominator))
     if prepared.reduction != "none":
         return out
     if out.ndim == 2:  # multiclass (N, S)
@@ -204,17 +204,13 @@ def balanced_cross_entropy_term(prepared: Prepared, *, beta: float) -> Array:
 
 def _focal_alpha(alpha: Weights, prepared: Prepared) -> Array | None:
     """α as ``(1, C, 1)``; multiclass: a float means ``[1 − α, α, …, α]`` (MONAI, kornia)."""
-    if alpha is None:
-        return None
-    c, mode = prepared.num_classes, prepared.mode
     if isinstance(alpha, int | float) and not isinstance(alpha, bool):
         a = _checks.check_unit("alpha", alpha)
-        alpha = (1 - a,) + (a,) * (c - 1) if mode == "multiclass" else (a,) * c
-    checked = _checks.check_class_vector("alpha", alpha, c, mode=mode)
-    if mode != "multiclass" and max(checked) > 1:
-        raise ValueError(f"`alpha` must lie in [0, 1] in mode={mode!r} (α for positives, "
-                         f"1 − α for negatives), got {checked}")
-    return _class_vector("alpha", checked, prepared)
+        c = prepared.num_classes
+        alpha = (1 - a,) + (a,) * (c - 1) if prepared.mode == "multiclass" else (a,) * c
+    # sigmoid modes: α for positives, 1 − α for negatives, so α <= 1
+    upper = None if prepared.mode == "multiclass" else 1.0
+    return _class_vector("alpha", alpha, prepared, upper=upper)
 
 
 def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weights: Weights,
@@ -270,7 +266,7 @@ def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weight
         loss = weights * loss
     if drop_background:
         mask = None if prepared.mask is None else prepared.mask[:, 1:, :]
-        return reduce_elements(loss[:, 1:, :], mask, prepared.reduction, xp=xp)
+        return prepared.poison(reduce_elements(loss[:, 1:, :], mask, prepared.reduction, xp=xp))
     return _finish(loss, prepared)
 
 

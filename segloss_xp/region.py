@@ -109,25 +109,25 @@ def soft_confusion(
     for name, flag in (("squared", squared), ("soft_label", soft_label), ("batch", batch),
                        ("count", count)):
         _checks.check_bool(name, flag)
-    return soft_statistics(prepared, squared=squared, soft_label=soft_label,
-                           batch_pooled=batch, count=count)
+    stats = soft_statistics(prepared, squared=squared, soft_label=soft_label,
+                            batch_pooled=batch, count=count)
+    return tuple(prepared.poison(s) for s in stats)
 
 
 def _loss_from_stats(stats: Stats, formula: Formula, parameters: dict[str, Any], *,
                      class_weights: Sequence[float] | None, include_background: bool,
                      reduction: str, mode: str, xp: Namespace) -> Array:
     """The formula's loss table, classes selected and weighted, reduced."""
-    num_classes = stats[0].shape[-1]
+    weights = None
     if class_weights is not None:
         if not formula.per_class:
             raise TypeError(f"kind={formula.name!r} weights the classes itself; "
                             "`class_weights` is not supported (use weight_type)")
-        class_weights = _checks.check_class_vector("class_weights", class_weights,
-                                                   num_classes, mode=mode)
+        weights = _checks.class_vector("class_weights", class_weights, stats[0].shape[-1],
+                                       mode=mode, like=stats[0], xp=xp)
     kept = tuple(select_classes(s, include_background) for s in stats)
     loss = formula.loss(kept, xp=xp, **parameters)
-    loss = apply_class_weights(loss, class_weights, include_background=include_background,
-                               xp=xp)
+    loss = apply_class_weights(loss, weights, include_background=include_background)
     return reduce_table(loss, reduction, xp=xp)
 
 
@@ -220,7 +220,7 @@ def region_term(prepared: Prepared, kind: Kind, *, class_weights: Sequence[float
                             reduction=prepared.reduction, mode=prepared.mode, xp=prepared.xp)
     if batch and prepared.reduction == "none" and formula.per_class:
         loss = loss[0, ...]
-    return loss
+    return prepared.poison(loss)
 
 
 @declare("region")
@@ -597,4 +597,4 @@ def exp_log_loss(
             present, target * label_weight * safe_pow(xp.where(present, neg_log, zeros),
                                                       gamma_ce, xp=xp), zeros), axis=1)
     ce_term = reduce_elements(pixel, prepared.element_mask(), reduction, xp=xp)
-    return w_dice * dice_term + w_ce * ce_term
+    return prepared.poison(w_dice * dice_term + w_ce * ce_term)
