@@ -5,6 +5,7 @@ arrays and returns an array of the input's namespace, device and (float32 or
 float64) dtype; gradients come from the caller's framework.
 """
 
+from ._inputs import check_inputs
 from ._options import get_option, options
 from .compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss, dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
@@ -27,6 +28,7 @@ __all__ = [
     "__version__",
     "balanced_cross_entropy",
     "bce_dice_loss",
+    "check_inputs",
     "combo_loss",
     "conservative_loss",
     "cross_entropy",

@@ -13,18 +13,27 @@ once and keep the result).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import _checks, _values
-from ._capabilities import require
+from ._capabilities import declare, require
 from ._dispatch import log_sigmoid, log_softmax, sigmoid, softmax
 from ._math import clamped_log, clamped_log1m
-from ._namespace import Array, Namespace, compute_dtype, device, get_namespace
+from ._namespace import (
+    Array,
+    Namespace,
+    compute_dtype,
+    device,
+    get_namespace,
+    is_concrete,
+    library,
+)
+from ._options import options
 from ._values import ValueChecks
 
-__all__ = ["Prepared", "prepare"]
+__all__ = ["Prepared", "check_inputs", "prepare"]
 
 
 @dataclass
@@ -283,3 +292,71 @@ def _dense_target(raw: Array, *, mode: str, dtype: Any, ignore_index: int | None
     if mode == "multiclass":
         _values.check_class_sums(target, mask, checks, axis=axis)
     return target, mask
+
+
+# --------------------------------------------------------------------------- check_inputs
+
+
+_SHARED = ("mode", "from_logits", "class_axis", "ignore_index")
+
+
+@declare("utility", jit="reads values: call it on concrete arrays, outside jax.jit",
+         compile="reads values: call it outside torch.compile",
+         autograd="a check, not a loss")
+def check_inputs(y_pred: Array, y_true: Array, *, loss: Callable[..., Any] | None = None,
+                 **loss_kwargs: Any) -> None:
+    """Run every check of a loss call eagerly, value checks included.
+
+    Under ``jax.jit``, ``torch.compile`` and on dask the value checks cannot raise while
+    the loss is traced: there an invalid input makes the loss NaN (dask: raises when
+    computed). Call ``check_inputs`` on the first batch of a jitted training loop, with
+    the keywords of your loss, to get the error with the offending value instead.
+
+    Parameters
+    ----------
+    y_pred, y_true : array
+        Concrete (not traced) arrays, as passed to the loss; dask arrays are computed.
+    loss : callable, optional
+        The loss to check for (its own keyword checks included, e.g. hard targets for
+        ``lovasz_hinge_loss``). Without it, the shared keywords are checked.
+    **loss_kwargs
+        The loss's keywords (``mode``, ``class_axis``, ``ignore_index``, ``from_logits``,
+        ``class_weights``, ...); without ``loss`` only the shared ones are accepted.
+
+    Raises
+    ------
+    ValueError
+        The first failing check, naming the argument and the offending value.
+    TypeError
+        Traced arrays (call it outside ``jax.jit``/``torch.compile``), or a keyword that
+        needs ``loss=``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.array([[0, 1, 7]])  # 7 is not a class of the 2-class logits below
+    >>> check_inputs(np.zeros((1, 2, 3)), labels)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: `y_true` holds label 7 outside [0, 2) for a `y_pred` with 2 classes ...
+    """
+    xp = get_namespace(y_pred, y_true, names=("y_pred", "y_true"))
+    lazy = library(xp) == "dask"
+    if not lazy and not is_concrete(y_pred, y_true):
+        raise TypeError("check_inputs reads values: call it on concrete arrays, outside "
+                        "jax.jit / jax.vmap / torch.compile")
+    with options(validate=True):
+        if loss is not None:
+            result = loss(y_pred, y_true, **loss_kwargs)
+        else:
+            unknown = sorted(set(loss_kwargs) - set(_SHARED))
+            if unknown:
+                raise TypeError(f"check_inputs without `loss` takes the shared keywords "
+                                f"{_SHARED}; pass loss=<your loss> to check {unknown}")
+            shared = {"mode": "multiclass", "from_logits": True, "class_axis": 1,
+                      "ignore_index": None, **loss_kwargs}
+            prepared = prepare(y_pred, y_true, reduction="mean", caller="check_inputs",
+                               **shared)
+            result = prepared.poison(xp.zeros((), dtype=prepared.dtype))
+    if lazy:
+        result.compute()  # dask raises the failing check's message here
