@@ -579,31 +579,40 @@ TRACE_CALLS = [
 ]
 
 
-def _trace_inputs(kind: str, kw: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray]:
+TRACED = pytest.mark.parametrize(("kind", "kw"), TRACE_CALLS,
+                                 ids=[f"{k}-{i}" for i, (k, _) in enumerate(TRACE_CALLS)])
+
+
+def _trace_inputs(kind: str, kw: dict[str, Any], feature: str, library: str
+                  ) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``f(x, y)`` = the Lovász ``kind`` with ``kw``, and its inputs; skips where the
+    function declares ``feature`` unsupported on ``library``."""
     if kind == "softmax":
+        fn = lovasz_softmax_loss
         x, y, _ = _softmax_case("ignore255")
-        return lovasz_softmax_loss, x, y
-    if kw.get("mode") == "multilabel":
+    elif kw.get("mode") == "multilabel":
+        fn = lovasz_hinge_loss
         rng = _rng(5)
         x = rng.normal(size=(2, 3, 4, 5))
-        return lovasz_hinge_loss, x, (rng.random(x.shape) < 0.4) * 1.0
-    x, y, _ = _hinge_case("ignore")
-    return lovasz_hinge_loss, x, y
-
-
-@pytest.mark.parametrize(("kind", "kw"), TRACE_CALLS, ids=[f"{k}-{i}" for i, (k, _) in
-                                                           enumerate(TRACE_CALLS)])
-def test_jax_jit_and_vmap_equal_eager(kind: str, kw: dict[str, Any]) -> None:
-    jax = pytest.importorskip("jax", reason="jax is not installed")
-    import jax.numpy as jnp
-
-    fn, x, y = _trace_inputs(kind, kw)
-    helpers.require_capability(fn.__name__, "jit", "jax")
-    xj, yj = jnp.asarray(x), jnp.asarray(y)
+        y = (rng.random(x.shape) < 0.4) * 1.0
+    else:
+        fn = lovasz_hinge_loss
+        x, y, _ = _hinge_case("ignore")
+    helpers.require_capability(fn.__name__, feature, library)
 
     def f(a: Any, b: Any) -> Any:
         return fn(a, b, **kw)
 
+    return f, x, y
+
+
+@TRACED
+def test_jax_jit_and_vmap_equal_eager(kind: str, kw: dict[str, Any]) -> None:
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    import jax.numpy as jnp
+
+    f, x, y = _trace_inputs(kind, kw, "jit", "jax")
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
     eager = np.asarray(f(xj, yj))
     np.testing.assert_allclose(np.asarray(jax.jit(f)(xj, yj)), eager, rtol=1e-12, atol=1e-14)
     xs, ys = jnp.stack([xj, -0.5 * xj]), jnp.stack([yj, yj])
@@ -614,17 +623,11 @@ def test_jax_jit_and_vmap_equal_eager(kind: str, kw: dict[str, Any]) -> None:
     assert bool(jnp.all(jnp.isfinite(g)))
 
 
-@pytest.mark.parametrize(("kind", "kw"), TRACE_CALLS, ids=[f"{k}-{i}" for i, (k, _) in
-                                                           enumerate(TRACE_CALLS)])
+@TRACED
 def test_torch_compile_no_graph_breaks(kind: str, kw: dict[str, Any]) -> None:
     torch = pytest.importorskip("torch", reason="torch is not installed")
-    fn, x, y = _trace_inputs(kind, kw)
-    helpers.require_capability(fn.__name__, "compile", "torch")
+    f, x, y = _trace_inputs(kind, kw, "compile", "torch")
     xt, yt = torch.asarray(x), torch.asarray(y)
-
-    def f(a: Any, b: Any) -> Any:
-        return fn(a, b, **kw)
-
     torch._dynamo.reset()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
