@@ -19,52 +19,25 @@ inputs here have no ties in the errors.
 
 smp is installed with ``pip install --no-deps segmentation-models-pytorch==0.6.0``:
 its package ``__init__`` imports torchvision and timm, so only the ``losses``
-subpackage is imported (:func:`_smp_losses`).
+subpackage is imported (:func:`conformance.witnesses.smp_losses`).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
 from typing import Any
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch", reason="torch is not installed")
+from conformance.witnesses import import_peer, smp_losses
+from segloss_xp.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 
-from segloss_xp.lovasz import lovasz_hinge_loss, lovasz_softmax_loss  # noqa: E402
-
-
-def _smp_losses() -> Any:
-    """``segmentation_models_pytorch.losses`` without running the package ``__init__``.
-
-    Registers an empty module object for the package (``__path__`` pointing at
-    the installed directory) so that the ``losses`` subpackage, which needs only
-    torch, imports on its own. Skips when smp is missing or the import fails.
-    """
-    name = "segmentation_models_pytorch"
-    try:
-        if name not in sys.modules:
-            spec = importlib.util.find_spec(name)
-            if spec is None or not spec.submodule_search_locations:
-                pytest.skip("segmentation-models-pytorch is not installed "
-                            "(pip install --no-deps segmentation-models-pytorch==0.6.0)")
-            package = types.ModuleType(name)
-            package.__path__ = list(spec.submodule_search_locations)
-            package.__spec__ = spec
-            sys.modules[name] = package
-        return importlib.import_module(f"{name}.losses")
-    except Exception as exc:  # pragma: no cover - depends on the environment
-        pytest.skip(f"cannot import segmentation_models_pytorch.losses: "
-                    f"{type(exc).__name__}: {exc}")
+torch = import_peer("torch")
 
 
 @pytest.fixture(scope="module")
 def smp() -> Any:
-    return _smp_losses()
+    return smp_losses()
 
 
 TOL = {"rtol": 1e-6, "atol": 1e-6}

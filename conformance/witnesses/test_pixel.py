@@ -1,9 +1,16 @@
 """Peers as witnesses for the pixel losses: torch, MONAI, optax agree to 1e-6.
 
 Each test's docstring gives the exact keyword mapping between the peer and
-``segloss_xp.pixel``. A peer that is not importable is SKIPPED with a reason.
+``segloss_xp.pixel``. A peer that is not installed is SKIPPED with a reason.
 Expected values here come from the peers (independent implementations); the
 float64 oracle is checked in ``tests/test_pixel.py``.
+
+The sigmoid ``focal_loss`` options (``class_weights``, per-channel ``alpha``,
+``pos_weight``; last section) assert **oracle == peer** first and then **library ==
+peer**: to ``EXACT = 1e-12`` against torch's ``binary_cross_entropy_with_logits`` and
+MONAI's focal *functions* (float64), to ``TOL = 1e-6`` against MONAI's ``FocalLoss``
+class, which casts the input to float32 (``input = input.float()``; measured 1e-8 to
+3e-7). A ``"sum"`` is compared relatively.
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+import segloss_xp as sx
 import segloss_xp.pixel as pixel
+from conformance import oracle
+from conformance.witnesses import EXACT, TOL, binary, close, import_peer, multilabel, tensor, value
 
 RNG = np.random.default_rng(99)
 C = 3
@@ -24,19 +34,20 @@ SOFT = np.moveaxis(RNG.dirichlet(np.ones(C), size=(2, 4, 5)), -1, 1)
 MULTI = (RNG.random(X.shape) < 0.4).astype(np.float64)
 MULTI_SOFT = RNG.uniform(size=X.shape)
 WEIGHTS = (0.2, 1.0, 3.0)
-TOL = {"rtol": 1e-6, "atol": 1e-9}
+ALLCLOSE = {"rtol": 1e-6, "atol": 1e-9}
 
 
 def _torch() -> Any:
-    return pytest.importorskip("torch", reason="torch is not installed (peer witness)")
+    return import_peer("torch")
 
 
 def _jnp() -> Any:
-    jax = pytest.importorskip("jax", reason="jax is not installed (peer witness)")
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
+    return import_peer("jax.numpy")  # x64: enabled for the session (conftest.py)
 
-    return jnp
+
+def _monai() -> Any:
+    _torch()
+    return import_peer("monai.losses")
 
 
 # MONAI computes in float32 and its BCE ``x − x·t − logsigmoid(x)`` cancels for
@@ -45,9 +56,9 @@ def _jnp() -> Any:
 MONAI_TOL = {"rtol": 1e-6, "atol": 1e-6}
 
 
-def _close(got: Any, want: Any, tol: dict | None = None) -> None:
+def _allclose(got: Any, want: Any, tol: dict | None = None) -> None:
     np.testing.assert_allclose(np.asarray(got, dtype=np.float64),
-                               np.asarray(want, dtype=np.float64), **(tol or TOL))
+                               np.asarray(want, dtype=np.float64), **(tol or ALLCLOSE))
 
 
 # --------------------------------------------------------------------------- torch
@@ -72,7 +83,7 @@ def test_torch_cross_entropy_labels(reduction: str) -> None:
     ]:
         want = F.cross_entropy(x, y, ignore_index=255, reduction=reduction, **peer)
         got = pixel.cross_entropy(x, y, ignore_index=255, reduction=reduction, **kwargs)
-        _close(got, want)
+        _allclose(got, want)
 
 
 def test_torch_cross_entropy_probability_targets() -> None:
@@ -88,7 +99,7 @@ def test_torch_cross_entropy_probability_targets() -> None:
         want = F.cross_entropy(x, q, weight=w, label_smoothing=0.1, reduction=reduction)
         got = pixel.cross_entropy(x, q, class_weights=WEIGHTS, label_smoothing=0.1,
                                   reduction=reduction)
-        _close(got, want)
+        _allclose(got, want)
 
 
 def test_torch_bce_with_logits_multilabel() -> None:
@@ -110,7 +121,7 @@ def test_torch_bce_with_logits_multilabel() -> None:
                                                       reduction=reduction)
             got = pixel.cross_entropy(x, y, mode="multilabel", class_weights=WEIGHTS,
                                       pos_weight=pw, reduction=reduction)
-            _close(got, want)
+            _allclose(got, want)
 
 
 def test_torch_bce_probabilities_clamped() -> None:
@@ -126,16 +137,10 @@ def test_torch_bce_probabilities_clamped() -> None:
         want = F.binary_cross_entropy(pt, yt, reduction=reduction)
         got = pixel.cross_entropy(pt, yt, mode="binary", from_logits=False,
                                   reduction=reduction)
-        _close(got, want)
+        _allclose(got, want)
 
 
 # --------------------------------------------------------------------------- MONAI
-
-
-def _monai_focal() -> Any:
-    _torch()
-    module = pytest.importorskip("monai.losses", reason="monai is not installed (peer witness)")
-    return module.FocalLoss
 
 
 @pytest.mark.parametrize("alpha", [None, 0.25])
@@ -145,14 +150,14 @@ def test_monai_sigmoid_focal(alpha: float | None) -> None:
     mean runs over B·C·H·W elements, as ours does in multilabel mode. MONAI computes in
     float32 (``input.float()``), so both are fed float32 here."""
     torch = _torch()
-    focal = _monai_focal()
+    focal = _monai().FocalLoss
     x, y = torch.asarray(X, dtype=torch.float32), torch.asarray(MULTI, dtype=torch.float32)
     for gamma in (2.0, 0.5):
         for reduction in ("mean", "none"):
             want = focal(gamma=gamma, alpha=alpha, reduction=reduction)(x, y)
             got = pixel.focal_loss(x, y, mode="multilabel", gamma=gamma, alpha=alpha,
                                    reduction=reduction)
-            _close(got, want, MONAI_TOL)
+            _allclose(got, want, MONAI_TOL)
 
 
 @pytest.mark.parametrize("alpha", [None, 0.25, WEIGHTS])
@@ -163,17 +168,17 @@ def test_monai_softmax_focal(alpha: Any) -> None:
     B·C·H·W; ours sums the classes per pixel, so ``mean`` differs by the factor C (checked
     too). A float α means ``[1 − α, α, …]`` in both. Both in float32 (MONAI casts)."""
     torch = _torch()
-    focal = _monai_focal()
+    focal = _monai().FocalLoss
     x, y = torch.asarray(X, dtype=torch.float32), torch.asarray(LABELS)
     for gamma in (2.0, 0.5):
         peer = focal(use_softmax=True, to_onehot_y=True, gamma=gamma, alpha=alpha,
                      reduction="none")
         want = peer(x, y[:, None]).sum(1)
         got = pixel.focal_loss(x, y, gamma=gamma, alpha=alpha, reduction="none")
-        _close(got, want, MONAI_TOL)
+        _allclose(got, want, MONAI_TOL)
         mean = focal(use_softmax=True, to_onehot_y=True, gamma=gamma, alpha=alpha)(
             x, y[:, None])
-        _close(pixel.focal_loss(x, y, gamma=gamma, alpha=alpha), C * mean, MONAI_TOL)
+        _allclose(pixel.focal_loss(x, y, gamma=gamma, alpha=alpha), C * mean, MONAI_TOL)
 
 
 # --------------------------------------------------------------------------- optax
@@ -181,7 +186,7 @@ def test_monai_softmax_focal(alpha: Any) -> None:
 
 def _optax() -> Any:
     _jnp()
-    return pytest.importorskip("optax", reason="optax is not installed (peer witness)")
+    return import_peer("optax")
 
 
 @pytest.mark.parametrize("alpha", [None, 0.25])
@@ -200,7 +205,7 @@ def test_optax_sigmoid_focal(alpha: float | None) -> None:
             got = pixel.focal_loss(x, y, mode="multilabel", class_axis=-1, alpha=alpha,
                                    gamma=gamma, reduction="none")
             assert got.dtype == jnp.float64
-            _close(got, want)
+            _allclose(got, want)
 
 
 def test_optax_softmax_cross_entropy() -> None:
@@ -213,11 +218,127 @@ def test_optax_softmax_cross_entropy() -> None:
     x = jnp.asarray(np.moveaxis(X, 1, -1))
     y = jnp.asarray(LABELS)
     want = optax.softmax_cross_entropy_with_integer_labels(x, y)
-    _close(pixel.cross_entropy(x, y, class_axis=-1, reduction="none"), want)
+    _allclose(pixel.cross_entropy(x, y, class_axis=-1, reduction="none"), want)
     one_hot = jnp.asarray(np.eye(C)[LABELS])
     want = optax.softmax_cross_entropy(x, optax.smooth_labels(one_hot, 0.1))
     got = pixel.cross_entropy(x, y, class_axis=-1, label_smoothing=0.1, reduction="none")
-    _close(got, want)
+    _allclose(got, want)
     soft = jnp.asarray(np.moveaxis(SOFT, 1, -1))
-    _close(pixel.cross_entropy(x, soft, class_axis=-1, reduction="none"),
+    _allclose(pixel.cross_entropy(x, soft, class_axis=-1, reduction="none"),
            optax.softmax_cross_entropy(x, soft))
+
+
+# --------------------------------------------------------------------------- focal options:
+#                                  sigmoid class_weights, per-channel alpha, pos_weight
+
+
+def _channel(v: Any, ndim: int) -> Any:
+    """A per-channel vector as a torch tensor broadcasting along axis 1."""
+    return _torch().as_tensor(np.asarray(v, dtype=np.float64)).reshape(
+        (1, -1) + (1,) * (ndim - 2))
+
+
+def test_sigmoid_focal_vs_monai_function_float64() -> None:
+    """Elementwise, float64, hard targets, MONAI's ``sigmoid_focal_loss(x, y, γ, α)``
+    times the class weight w_c (what ``FocalLoss(weight=w)`` multiplies):
+
+    * scalar α: == ``focal_loss(alpha=α, class_weights=w, reduction="none")``;
+    * sequence α (MONAI: α_c on positives, **1** on negatives) ==
+      ``focal_loss(pos_weight=α, class_weights=w)``; our sequence ``alpha=a`` (α_c on
+      positives, 1 − α_c on negatives) == MONAI's with ``α = a/(1 − a)`` times ``1 − a``."""
+    x, y = multilabel(7)
+    w = np.array([0.5, 2.0, 1.5])
+    a = np.array([0.2, 0.6, 0.85])
+    xt, yt = tensor(x), tensor(y)
+    cw = _channel(w, x.ndim)
+    sigmoid_focal = import_peer("monai.losses.focal_loss").sigmoid_focal_loss
+    as_tensor = _torch().as_tensor
+    cases = [
+        (sigmoid_focal(xt, yt, 1.5, 0.3) * cw, {"alpha": 0.3}),
+        (sigmoid_focal(xt, yt, 1.5, as_tensor(a)) * cw, {"pos_weight": a}),
+        (sigmoid_focal(xt, yt, 1.5, as_tensor(a / (1 - a))) * _channel(w * (1 - a), 4),
+         {"alpha": a}),
+    ]
+    kw = {"mode": "multilabel", "gamma": 1.5, "class_weights": w, "reduction": "none"}
+    for peer, extra in cases:
+        close(oracle.focal_loss(x, y, **kw, **extra), peer, EXACT)
+        close(sx.focal_loss(xt, yt, **kw, **extra), peer, EXACT)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("alpha_kind", ["scalar", "sequence"])
+def test_sigmoid_focal_vs_monai_class(reduction: str, alpha_kind: str) -> None:
+    """MONAI ``FocalLoss(use_softmax=False, gamma=g, weight=w, alpha=α, reduction=r)``
+    (float32 inside) on multilabel logits:
+
+    * scalar α: == ``focal_loss(mode="multilabel", gamma=g, alpha=α, class_weights=w)``;
+    * sequence α: == ``focal_loss(..., pos_weight=α, class_weights=w)`` (MONAI leaves the
+      negatives at 1), and our ``alpha=a`` == MONAI ``alpha=a/(1−a), weight=w·(1−a)``.
+
+    ``"mean"`` divides by N·C·spatial in both; MONAI's ``"sum"`` is the sum over (n, c)
+    of spatial means, i.e. ours / #spatial; ``"none"`` is the (N, C, *spatial) map."""
+    x, y = multilabel(8)
+    w = np.array([0.5, 2.0, 1.5])
+    a = np.array([0.2, 0.6, 0.85])
+    k = float(np.prod(x.shape[2:])) if reduction == "sum" else 1.0
+    focal = _monai().FocalLoss
+    if alpha_kind == "scalar":
+        pairs = [(focal(gamma=1.5, weight=list(w), alpha=0.3, reduction=reduction),
+                  {"alpha": 0.3})]
+    else:
+        pairs = [(focal(gamma=1.5, weight=list(w), alpha=list(a), reduction=reduction),
+                  {"pos_weight": a}),
+                 (focal(gamma=1.5, weight=list(w * (1 - a)), alpha=list(a / (1 - a)),
+                        reduction=reduction), {"alpha": a})]
+    kw = {"mode": "multilabel", "gamma": 1.5, "class_weights": w, "reduction": reduction}
+    for loss, extra in pairs:
+        peer = loss(tensor(x), tensor(y))
+        close(np.asarray(oracle.focal_loss(x, y, **kw, **extra)) / k, peer, TOL, relative=True)
+        got = sx.focal_loss(tensor(x), tensor(y), **kw, **extra)
+        close(value(got) / k, peer, TOL, relative=True)
+
+
+def test_binary_focal_weight_and_alpha_vs_monai() -> None:
+    """Binary (one channel): MONAI ``FocalLoss(weight=w, alpha=α)`` (a scalar weight; MONAI
+    rejects a per-class weight for one channel) == ``focal_loss(mode="binary",
+    class_weights=[w], alpha=α)``; a length-1 sequence ``alpha=[a]`` == MONAI
+    ``alpha=[a/(1−a)], weight=w·(1−a)``."""
+    x, y = binary(9)
+    focal = _monai().FocalLoss
+    for peer_loss, alpha in ((focal(weight=2.0, alpha=0.3), 0.3),
+                             (focal(weight=2.0 * 0.6, alpha=[0.4 / 0.6]), [0.4])):
+        peer = peer_loss(tensor(x), tensor(y))
+        kw = {"mode": "binary", "class_weights": [2.0], "alpha": alpha}
+        close(oracle.focal_loss(x, y, **kw), peer, TOL)
+        close(sx.focal_loss(tensor(x), tensor(y), **kw), peer, TOL)
+
+
+@pytest.mark.parametrize("mode", ["binary", "multilabel"])
+@pytest.mark.parametrize("alpha", [None, "scalar", "sequence"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_focal_gamma_zero_pos_weight_vs_torch_bce(mode: str, alpha: str | None,
+                                                 reduction: str) -> None:
+    """``focal_loss(x, y, mode=m, gamma=0, alpha=a, class_weights=w, pos_weight=pw)`` ==
+    ``torch.nn.functional.binary_cross_entropy_with_logits(x, y, pos_weight=pw[:, None,
+    None], weight=w_c·α_t)`` with ``α_t = a_c·y + (1 − a_c)(1 − y)`` (1 without alpha),
+    soft targets included; logits ±1e4 stay exact."""
+    rng = np.random.default_rng(10)
+    c = 1 if mode == "binary" else 3
+    x = rng.normal(scale=3.0, size=(2, c, 4, 5))
+    x[0, 0, 0, :2] = [1e4, -1e4]
+    y = (rng.random(x.shape) < 0.4).astype(np.float64)
+    y[1, 0, 0, :2] = [0.3, 0.9]
+    w = rng.uniform(0.5, 2.0, size=c)
+    pw = rng.uniform(0.5, 4.0, size=c)
+    a = {None: None, "scalar": 0.3, "sequence": rng.uniform(0.1, 0.9, size=c)}[alpha]
+    a_vec = np.ones(c) if a is None else np.broadcast_to(np.asarray(a, dtype=float), (c,))
+    view = (1, c, 1, 1)
+    alpha_t = (np.ones_like(y) if a is None
+               else a_vec.reshape(view) * y + (1 - a_vec.reshape(view)) * (1 - y))
+    peer = _torch().nn.functional.binary_cross_entropy_with_logits(
+        tensor(x), tensor(y), weight=tensor(w.reshape(view) * alpha_t),
+        pos_weight=tensor(pw.reshape(c, 1, 1)), reduction=reduction)
+    kw = {"mode": mode, "gamma": 0.0, "alpha": a, "class_weights": w, "pos_weight": pw,
+          "reduction": reduction}
+    close(oracle.focal_loss(x, y, **kw), peer, EXACT, relative=True)
+    close(sx.focal_loss(tensor(x), tensor(y), **kw), peer, EXACT, relative=True)

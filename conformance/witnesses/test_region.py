@@ -1,10 +1,20 @@
-"""MONAI as a witness for the region losses (agreement to 1e-6, float64 torch).
+"""MONAI and smp as witnesses for the region losses (float64 torch).
 
 Each test states the exact keyword mapping. MONAI takes probabilities or applies
 ``softmax``/``sigmoid`` itself, wants a ``(N, 1, *spatial)`` label map with
 ``to_onehot_y=True``, and uses ``smooth_nr``/``smooth_dr``; ours adds ``smooth``
 once to numerator and denominator, so ``smooth == smooth_nr == smooth_dr``.
 Skipped with a reason when MONAI is not installed.
+
+Agreement to ``TOL = 1e-6`` for MONAI's ``DiceLoss``/``TverskyLoss``/
+``GeneralizedDiceLoss``. ``mcc_loss``: every test asserts **oracle == peer** first and
+then **library == peer**, to ``EXACT = 1e-12`` against MONAI 1.6.1 ``MCCLoss`` and smp
+0.6.0 ``MCCLoss`` at ``eps = 0`` (both float64), to ``TOL`` against smp at its default
+``eps``, which adds eps to each of TP, TN, FP, FN instead of once under the square root
+(a first-order difference of about eps / smallest count, measured 1e-9 to 3e-8 here).
+smp's ``MCCLoss`` comes from its ``losses`` subpackage only
+(:func:`conformance.witnesses.smp_losses`: the package ``__init__`` needs
+torchvision/timm/PIL).
 """
 
 from __future__ import annotations
@@ -13,27 +23,23 @@ import numpy as np
 import pytest
 
 import segloss_xp as sx
+from conformance import oracle
+from conformance.helpers import one_hot
+from conformance.witnesses import (
+    EXACT,
+    TOL,
+    binary,
+    close,
+    import_peer,
+    multiclass,
+    multilabel,
+    smp_losses,
+    tensor,
+    value,
+)
 
-torch = pytest.importorskip("torch", reason="torch is not installed")
-losses = pytest.importorskip("monai.losses", reason="MONAI is not installed")
-
-TOL = 1e-6
-
-
-def _multiclass(seed: int = 0, c: int = 4, shape: tuple[int, ...] = (6, 7)):
-    rng = np.random.default_rng(seed)
-    x = torch.tensor(rng.normal(scale=2.0, size=(3, c, *shape)))
-    y = rng.integers(0, c, size=(3, *shape))
-    y[0][y[0] == c - 1] = 0  # class c-1 absent from image 0
-    return x, torch.tensor(y)
-
-
-def _binary(seed: int = 1):
-    rng = np.random.default_rng(seed)
-    x = torch.tensor(rng.normal(scale=2.0, size=(3, 1, 5, 6)))
-    y = torch.tensor((rng.random((3, 1, 5, 6)) < 0.4).astype(np.float64))
-    y[1] = 0.0  # an empty target
-    return x, y
+torch = import_peer("torch")
+losses = import_peer("monai.losses")
 
 
 @pytest.mark.parametrize("include_background", [True, False])
@@ -43,7 +49,7 @@ def test_dice_multiclass_vs_monai(include_background: bool, batch: bool, squared
     """``dice_loss(x, y, mode="multiclass", smooth=s, squared=q, batch=b, include_background=i)``
     == ``monai.losses.DiceLoss(softmax=True, to_onehot_y=True, smooth_nr=s, smooth_dr=s,
     squared_pred=q, batch=b, include_background=i)(x, y[:, None])``."""
-    x, y = _multiclass()
+    x, y = map(tensor, multiclass())
     peer = losses.DiceLoss(softmax=True, to_onehot_y=True, smooth_nr=1e-5, smooth_dr=1e-5,
                            squared_pred=squared, batch=batch,
                            include_background=include_background)(x, y[:, None])
@@ -55,7 +61,7 @@ def test_dice_multiclass_vs_monai(include_background: bool, batch: bool, squared
 def test_dice_none_and_weights_vs_monai() -> None:
     """``reduction="none"`` gives MONAI's ``(N, C, 1, 1)`` table without the unit axes;
     ``class_weights=w`` (length C) == MONAI ``weight=w`` (plain mean, not renormalised)."""
-    x, y = _multiclass(2)
+    x, y = map(tensor, multiclass(2))
     w = [0.5, 1.0, 2.0, 4.0]
     peer = losses.DiceLoss(softmax=True, to_onehot_y=True, weight=w, reduction="none")(
         x, y[:, None])
@@ -66,7 +72,7 @@ def test_dice_none_and_weights_vs_monai() -> None:
 def test_dice_ignore_index_vs_monai() -> None:
     """``ignore_index=k`` == MONAI 1.6 ``DiceLoss(ignore_index=k)`` for an in-range label
     (the ignored class's channel is scored as an empty class by both)."""
-    x, y = _multiclass(3)
+    x, y = map(tensor, multiclass(3))
     peer = losses.DiceLoss(softmax=True, to_onehot_y=True, ignore_index=2)(x, y[:, None])
     ours = sx.dice_loss(x, y, ignore_index=2)
     assert abs(float(ours) - float(peer)) < TOL
@@ -75,7 +81,7 @@ def test_dice_ignore_index_vs_monai() -> None:
 def test_dice_binary_and_soft_label_vs_monai() -> None:
     """Binary: ``dice_loss(x, y, mode="binary")`` == ``DiceLoss(sigmoid=True)``;
     ``soft_label=True`` == ``DiceLoss(soft_label=True)`` on soft targets."""
-    x, y = _binary()
+    x, y = map(tensor, binary())
     peer = losses.DiceLoss(sigmoid=True)(x, y)
     assert abs(float(sx.dice_loss(x, y, mode="binary")) - float(peer)) < TOL
     soft = torch.clamp(y * 0.8 + 0.1, 0, 1)
@@ -93,7 +99,7 @@ def test_tversky_vs_monai(alpha: float, beta: float) -> None:
     """``tversky_loss(x, y, alpha=a, beta=b, smooth=s)`` == ``monai.losses.TverskyLoss(
     softmax=True, to_onehot_y=True, alpha=a, beta=b, smooth_nr=s, smooth_dr=s)`` (both:
     α weighs false positives)."""
-    x, y = _multiclass(4)
+    x, y = map(tensor, multiclass(4))
     peer = losses.TverskyLoss(softmax=True, to_onehot_y=True, alpha=alpha, beta=beta)(
         x, y[:, None])
     ours = sx.tversky_loss(x, y, alpha=alpha, beta=beta)
@@ -102,7 +108,7 @@ def test_tversky_vs_monai(alpha: float, beta: float) -> None:
 
 def test_tversky_batch_none_vs_monai() -> None:
     """``batch=True, reduction="none"`` gives ``(C,)``; MONAI gives ``(C, 1, 1)``."""
-    x, y = _multiclass(5)
+    x, y = map(tensor, multiclass(5))
     peer = losses.TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7,
                               batch=True, reduction="none")(x, y[:, None])
     ours = sx.tversky_loss(x, y, alpha=0.3, beta=0.7, batch=True, reduction="none")
@@ -116,7 +122,7 @@ def test_generalized_dice_vs_monai(weight_type: str, include_background: bool) -
     ``monai.losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type=w,
     smooth_nr=s, smooth_dr=s, include_background=i)``, absent classes included (both give
     an absent class the largest finite weight of its image)."""
-    x, y = _multiclass(6)
+    x, y = map(tensor, multiclass(6))
     peer = losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type=weight_type,
                                       include_background=include_background)(x, y[:, None])
     ours = sx.generalized_dice_loss(x, y, weight_type=weight_type,
@@ -126,7 +132,7 @@ def test_generalized_dice_vs_monai(weight_type: str, include_background: bool) -
 
 def test_generalized_dice_none_vs_monai() -> None:
     """``reduction="none"`` -> ``(N,)``; MONAI returns ``(N, 1)``."""
-    x, y = _multiclass(7)
+    x, y = map(tensor, multiclass(7))
     peer = losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, reduction="none")(
         x, y[:, None])
     ours = sx.generalized_dice_loss(x, y, reduction="none")
@@ -136,7 +142,80 @@ def test_generalized_dice_none_vs_monai() -> None:
 def test_jaccard_vs_monai_mapping() -> None:
     """MONAI ``DiceLoss(jaccard=True, smooth_nr=2s, smooth_dr=2s)`` computes
     ``1 − (2I + 2s)/(2(P + G − I) + 2s)`` == our ``jaccard_loss(smooth=s)``."""
-    x, y = _multiclass(8)
+    x, y = map(tensor, multiclass(8))
     peer = losses.DiceLoss(softmax=True, to_onehot_y=True, jaccard=True, smooth_nr=2e-5,
                            smooth_dr=2e-5)(x, y[:, None])
     assert abs(float(sx.jaccard_loss(x, y, smooth=1e-5)) - float(peer)) < TOL
+
+
+# ----------------------------------------------------------------------------- mcc_loss
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-5])
+@pytest.mark.parametrize("no_channel", [False, True])
+def test_mcc_binary_batch_vs_smp(eps: float, no_channel: bool) -> None:
+    """smp ``MCCLoss(eps=e)(p, y)`` (probabilities; TP, TN, FP, FN summed over the whole
+    batch and every channel, then ``+ e`` each; no eps under the root)
+    == ``mcc_loss(p, y, mode="binary", from_logits=False, batch=True, eps=e)``:
+    identical formulas at ``e = 0`` (to 1e-12), first-order equal at ``e = 1e-5`` (both
+    defaults; to 1e-6)."""
+    smp = smp_losses()
+    x, y = binary()
+    p = 1.0 / (1.0 + np.exp(-x))
+    if no_channel:
+        p, y = p[:, 0], y[:, 0]
+    tol = EXACT if eps == 0.0 else TOL
+    peer = smp.MCCLoss(eps=eps)(tensor(p), tensor(y))
+    p_o, y_o = (p[:, None], y[:, None]) if no_channel else (p, y)
+    ours = oracle.mcc_loss(p_o, y_o, mode="binary", from_logits=False, batch=True, eps=eps)
+    close(ours, peer, tol)
+    # the same from logits (our sigmoid vs the caller's)
+    close(oracle.mcc_loss(x, y_o, mode="binary", batch=True, eps=eps), peer, tol)
+    got = sx.mcc_loss(tensor(p), tensor(y), mode="binary", from_logits=False, batch=True,
+                      eps=eps)
+    close(got, peer, tol)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("include_background", [True, False])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_mcc_multiclass_vs_monai(batch: bool, include_background: bool,
+                                 reduction: str) -> None:
+    """MONAI ``MCCLoss(softmax=True, to_onehot_y=True, smooth_nr=0, smooth_dr=e, batch=b,
+    include_background=i, reduction=r)(x, y[:, None])`` == ``mcc_loss(x, y, eps=e,
+    batch=b, include_background=i, reduction=r)``; ``"none"``: MONAI (N, C') / (C',) ==
+    ours. Includes a class absent from one image (both: loss 1)."""
+    x, y = multiclass()
+    peer = losses.MCCLoss(softmax=True, to_onehot_y=True, smooth_nr=0.0, smooth_dr=1e-5,
+                          batch=batch, include_background=include_background,
+                          reduction=reduction)(tensor(x), tensor(y)[:, None])
+    kw = {"batch": batch, "include_background": include_background, "reduction": reduction}
+    close(oracle.mcc_loss(x, y, eps=1e-5, **kw), peer, EXACT)
+    close(sx.mcc_loss(tensor(x), tensor(y), eps=1e-5, **kw), peer, EXACT)
+
+
+def test_mcc_binary_and_multilabel_vs_monai() -> None:
+    """``mcc_loss(x, y, mode="binary"|"multilabel")`` == MONAI ``MCCLoss(sigmoid=True)``
+    (per image and channel, ``smooth_dr`` = our ``eps``, default 1e-5 in both)."""
+    cases = [(*binary(), "binary"), (*multilabel(), "multilabel")]
+    peers = [losses.MCCLoss(sigmoid=True, reduction="none")(tensor(x), tensor(y))
+             for x, y, _ in cases]
+    for (x, y, mode), peer in zip(cases, peers, strict=True):
+        close(oracle.mcc_loss(x, y, mode=mode, reduction="none"), peer, EXACT)
+        close(sx.mcc_loss(tensor(x), tensor(y), mode=mode, reduction="none"), peer, EXACT)
+
+
+def test_mcc_perfect_prediction_deviates_from_monai() -> None:
+    """Documented deviation: MONAI forces the loss to 0 where FP = FN = 0 exactly; we
+    keep the formula, so a perfectly predicted *absent* class scores 1 (MCC undefined,
+    taken as 0) and a perfectly predicted present class ``≈ eps / (2 TP² TN²)``."""
+    _, y = multiclass(3)
+    p = one_hot(y, 4)  # exact one-hot probabilities; class 3 absent from image 0
+    peer = losses.MCCLoss(to_onehot_y=True, reduction="none")(tensor(p), tensor(y)[:, None])
+    assert np.all(value(peer) == 0.0)
+    ours = oracle.mcc_loss(p, y, from_logits=False, reduction="none")
+    assert ours[0, 3] == 1.0
+    rest = np.delete(ours.ravel(), 3)
+    assert np.all((rest >= 0.0) & (rest < 1e-7))
+    got = value(sx.mcc_loss(tensor(p), tensor(y), from_logits=False, reduction="none"))
+    close(got, ours, EXACT)
