@@ -123,11 +123,13 @@ def check_class_vector(name: str, values: object, num_classes: int, *, mode: str
     if scalar and isinstance(values, int | float) and not isinstance(values, bool):
         values = (values,) * num_classes
     try:
+        if isinstance(values, str | bytes):
+            raise TypeError(values)
         out = tuple(float(v) for v in values)  # type: ignore[attr-defined]
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         what = "a number, a sequence" if scalar else "a sequence"
         raise TypeError(f"`{name}` must be {what} or a 1-D array of numbers, one per class, "
-                        f"got {type(values).__name__} (mode={mode!r})") from exc
+                        f"got {type(values).__name__} {values!r} (mode={mode!r})") from exc
     _check_length(name, len(out), num_classes, mode=mode)
     if not all(math.isfinite(v) and v >= 0 for v in out):
         raise ValueError(f"`{name}` must be finite and >= 0, got {out} (mode={mode!r})")

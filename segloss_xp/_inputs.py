@@ -213,8 +213,9 @@ def _pred_layout(y_pred: Array, *, mode: str, class_axis: int,
         raise ValueError(
             f"`y_pred` must have a batch axis and at least one more axis, got shape {shape} "
             f"(mode={mode!r})")
-    if mode == "binary" and not (ndim >= 3 and shape[class_axis % ndim] == 1):
-        return xp.expand_dims(y_pred, axis=1), -1  # (N, *spatial): no channel axis
+    if math.prod(shape) == 0:
+        raise ValueError(f"`y_pred` has a zero-size axis, shape {shape} (mode={mode!r}): "
+                         "a loss needs at least one image and one element")
     if not -ndim <= class_axis < ndim:
         raise ValueError(f"`class_axis`={class_axis} is out of range for `y_pred` of "
                          f"shape {shape}")
@@ -223,6 +224,8 @@ def _pred_layout(y_pred: Array, *, mode: str, class_axis: int,
         raise ValueError(
             f"`class_axis` cannot be the batch axis 0 (y_pred shape {shape}); "
             "use 1 for channels-first or -1 for channels-last data")
+    if mode == "binary" and not (ndim >= 3 and shape[axis] == 1):
+        return xp.expand_dims(y_pred, axis=1), -1  # (N, *spatial): no channel axis
     if mode == "multiclass" and shape[axis] == 1:
         raise ValueError(
             f"mode='multiclass' needs at least 2 classes on axis {axis} but `y_pred` "
@@ -341,13 +344,17 @@ def check_inputs(y_pred: Array, y_true: Array, *, loss: Callable[..., Any] | Non
     ValueError: `y_true` holds label 7 outside [0, 2) for a `y_pred` with 2 classes ...
     """
     xp = get_namespace(y_pred, y_true, names=("y_pred", "y_true"))
-    lazy = library(xp) == "dask"
-    if not lazy and not is_concrete(y_pred, y_true):
+    if loss is not None and not callable(loss):
+        raise TypeError(f"`loss` must be a loss function (callable), got "
+                        f"{type(loss).__name__} {loss!r}")
+    if library(xp) == "dask":  # compute, then check the values with their messages
+        y_pred, y_true = y_pred.compute(), y_true.compute()
+    elif not is_concrete(y_pred, y_true):
         raise TypeError("check_inputs reads values: call it on concrete arrays, outside "
                         "jax.jit / jax.vmap / torch.compile")
     with options(validate=True):
         if loss is not None:
-            result = loss(y_pred, y_true, **loss_kwargs)
+            loss(y_pred, y_true, **loss_kwargs)
         else:
             unknown = sorted(set(loss_kwargs) - set(_SHARED))
             if unknown:
@@ -355,8 +362,4 @@ def check_inputs(y_pred: Array, y_true: Array, *, loss: Callable[..., Any] | Non
                                 f"{_SHARED}; pass loss=<your loss> to check {unknown}")
             shared = {"mode": "multiclass", "from_logits": True, "class_axis": 1,
                       "ignore_index": None, **loss_kwargs}
-            prepared = prepare(y_pred, y_true, reduction="mean", caller="check_inputs",
-                               **shared)
-            result = prepared.poison(xp.zeros((), dtype=prepared.dtype))
-    if lazy:
-        result.compute()  # dask raises the failing check's message here
+            prepare(y_pred, y_true, reduction="mean", caller="check_inputs", **shared)

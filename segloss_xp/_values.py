@@ -114,11 +114,13 @@ def check_unit_interval(name: str, x: Array, checks: ValueChecks, *, what: str,
     if not checks.active:
         return
     xp = checks.xp
-    outside = (x < 0) | (x > 1)
+    outside = ~((x >= 0) & (x <= 1))  # NaN is outside too
     if ignore_index is not None:
         outside = outside & (x != ignore_index)
 
     def offending() -> str:
+        if bool(xp.any(xp.isnan(x) & outside)):
+            return "; found nan"
         low = float(xp.min(xp.where(outside, x, xp.ones_like(x))))
         high = float(xp.max(xp.where(outside, x, xp.zeros_like(x))))
         return f"; found {low if low < 0 else high!r}"

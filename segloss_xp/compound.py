@@ -17,6 +17,7 @@ reduce with ``"mean"`` or ``"sum"`` only (as MONAI's ``DiceCELoss``):
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -322,18 +323,32 @@ def _source_indices(size_in: int, size_out: int, sampling: str, *, dev: Any,
     return ((2 * i + 1) * size_in) // (2 * size_out)
 
 
+def _class_axis(class_axis: object, ndim: int, scale: int, shape: tuple[int, ...]) -> int:
+    """The normalised class axis of prediction ``scale`` (an int, not the batch axis)."""
+    if isinstance(class_axis, bool) or not isinstance(class_axis, int):
+        raise TypeError(f"`class_axis` must be an int, got {type(class_axis).__name__}")
+    if not -ndim <= class_axis < ndim:
+        raise ValueError(f"`class_axis`={class_axis!r} is out of range for prediction "
+                         f"{scale} of shape {shape}")
+    if class_axis % ndim == 0:
+        raise ValueError(f"`class_axis` cannot be the batch axis 0 (prediction {scale} of "
+                         f"shape {shape}); use 1 for channels-first or -1 for channels-last")
+    return class_axis % ndim
+
+
 def _resample_target(y_true: Array, pred: Array, class_axis: int, sampling: str,
-                     scale: int, *, xp: Namespace) -> Array:
+                     scale: int, *, binary: bool, xp: Namespace) -> Array:
     """``y_true`` brought to ``pred``'s spatial shape by nearest-neighbour index selection."""
     pred_shape, true_shape = tuple(pred.shape), tuple(y_true.shape)
+    axis = _class_axis(class_axis, pred.ndim, scale, pred_shape)
     if y_true.ndim == pred.ndim:
-        want = pred_shape  # same layout: class axes already agree
+        want = pred_shape  # same layout: class axes must agree, never resampled
+        if (not binary or pred_shape[axis] == 1) and true_shape[axis] != pred_shape[axis]:
+            raise ValueError(
+                f"deep_supervision: `y_true` has {true_shape[axis]} classes on `class_axis` "
+                f"{class_axis} but prediction {scale} has {pred_shape[axis]} (shapes "
+                f"{true_shape} and {pred_shape})")
     elif y_true.ndim == pred.ndim - 1:  # label map: y_pred's layout without its class axis
-        if isinstance(class_axis, bool) or not isinstance(class_axis, int) or not (
-                -pred.ndim <= class_axis < pred.ndim):
-            raise ValueError(f"`class_axis`={class_axis!r} is out of range for prediction "
-                             f"{scale} of shape {pred_shape}")
-        axis = class_axis % pred.ndim
         want = pred_shape[:axis] + pred_shape[axis + 1:]
     else:
         raise ValueError(
@@ -460,8 +475,10 @@ def deep_supervision(
         scale_weights = [w / total for w in raw]
     else:
         try:
+            if isinstance(weights, str | bytes):
+                raise TypeError(weights)
             scale_weights = [float(w) for w in weights]
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise TypeError("`weights` must be a sequence of numbers, one per prediction, "
                             f"got {type(weights).__name__}") from exc
         if len(scale_weights) != len(preds):
@@ -470,9 +487,12 @@ def deep_supervision(
         if not all(math.isfinite(w) and w >= 0 for w in scale_weights):
             raise ValueError(f"`weights` must be finite and >= 0, got {scale_weights}")
     class_axis = kwargs.get("class_axis", 1)
+    mode = kwargs.get("mode", getattr(inspect.signature(loss_fn).parameters.get("mode"),
+                                      "default", None))
+    binary = mode == "binary"
     total_loss = None
     for i, (pred, weight) in enumerate(zip(preds, scale_weights, strict=True)):
-        target = _resample_target(y_true, pred, class_axis, sampling, i, xp=xp)
+        target = _resample_target(y_true, pred, class_axis, sampling, i, binary=binary, xp=xp)
         loss = loss_fn(pred, target, **kwargs)
         if getattr(loss, "ndim", 0) != 0:
             raise ValueError(

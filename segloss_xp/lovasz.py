@@ -319,10 +319,11 @@ def lovasz_hinge_loss(
     xp = prepared.xp
     target = prepared.target
     assert target is not None
+    soft = (target != 0) & (target != 1)
     prepared.checks.require(
-        xp.any((target != 0) & (target != 1)),
-        f"lovasz_hinge_loss needs hard targets in {{0, 1}} (mode={mode!r}, "
-        f"ignore_index={ignore_index}); `y_true` holds other values (soft labels?)")
+        xp.any(soft), f"lovasz_hinge_loss needs hard targets in {{0, 1}} (mode={mode!r}, "
+        f"ignore_index={ignore_index}); `y_true` holds other values (soft labels?)",
+        lambda: f"; found {float(xp.max(xp.where(soft, target, xp.zeros_like(target))))!r}")
 
     x = prepared.scores
     truth = target == 1

@@ -136,9 +136,13 @@ def _pixel_weights(pixel_weights: Array | None, prepared: Prepared) -> Array | N
             or xp.isdtype(pixel_weights.dtype, "integral") or pixel_weights.dtype == xp.bool):
         raise TypeError(f"`pixel_weights` must be a real array, got dtype {pixel_weights.dtype}")
     weights = xp.astype(pixel_weights, prepared.dtype)
-    if _checks.should_check_values(pixel_weights) and not bool(
-            xp.all(xp.isfinite(weights) & (weights >= 0))):
-        raise ValueError(f"`pixel_weights` must be finite and >= 0 (mode={prepared.mode!r})")
+    bad = ~(xp.isfinite(weights) & (weights >= 0))
+    if _checks.should_check_values(pixel_weights) and bool(xp.any(bad)):
+        found = float(xp.min(xp.where(bad, weights, xp.zeros_like(weights))))
+        found = found if found < 0 else math.nan if bool(xp.any(xp.isnan(weights))) else \
+            float(xp.max(xp.where(bad, weights, xp.zeros_like(weights))))
+        raise ValueError(f"`pixel_weights` must be finite and >= 0, found {found!r} "
+                         f"(mode={prepared.mode!r})")
     return xp.reshape(weights, (n, math.prod(prepared.spatial_shape)))
 
 

@@ -26,7 +26,7 @@ from ._checks import ClassWeights, Mode, Reduction, ScalarReduction
 from ._formulas import FORMULAS, Formula, dice_ratio, resolve_parameters
 from ._inputs import Prepared, prepare
 from ._math import safe_divide, safe_pow
-from ._namespace import Array, Namespace, get_namespace
+from ._namespace import Array, Namespace, get_namespace, is_array
 from ._reduce import apply_class_weights, reduce_elements, reduce_table, select_classes
 from ._stats import Stats, soft_statistics
 
@@ -192,7 +192,16 @@ def region_loss_from_stats(
         names = "(I, P, G, S)" if formula.needs_count else "(I, P, G)"
         raise ValueError(f"`stats` must be {names} for kind={kind!r}, got {len(stats)} "
                          "arrays")
-    xp = get_namespace(*stats, names=("I", "P", "G", "S")[:len(stats)])
+    entries = ("I", "P", "G", "S")[:len(stats)]
+    for name, stat in zip(entries, stats, strict=True):
+        if not is_array(stat):
+            raise TypeError(f"`stats` entry `{name}` must be an array, got "
+                            f"{type(stat).__name__}")
+    xp = get_namespace(*stats, names=entries)
+    for name, stat in zip(entries, stats, strict=True):
+        if not xp.isdtype(stat.dtype, "real floating"):
+            raise TypeError(f"`stats` entry `{name}` must be real floating, got dtype "
+                            f"{stat.dtype}")
     shapes = {tuple(s.shape) for s in stats}
     if len(shapes) != 1 or stats[0].ndim < 1:
         raise ValueError(f"`stats` arrays must share one shape (..., C), got {sorted(shapes)}")
