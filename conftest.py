@@ -3,12 +3,20 @@
 JAX's x64 mode is process-wide state: it is switched on once, when the session starts
 (:func:`pytest_configure`), so that no result depends on which test imported jax first.
 Tests of x64 off run in a subprocess (``conformance.helpers.run_with_x64_off``).
+
+Unit tests in ``tests/`` run on one more backend, ``jax-jit``: the jax backend with every
+public function replaced by a jitted wrapper for the duration of the test (array
+arguments traced, options static; see ``conformance/jit.py``). A test whose point is a
+value check (which cannot raise on traced arrays: the loss is NaN there) is marked
+``skip_backend(["jax-jit"], reason=...)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,17 +33,39 @@ def pytest_configure(config: pytest.Config) -> None:
     load_backend("jax")  # sets jax_enable_x64 (process-wide); a missing jax is no error
 
 
-@pytest.fixture(params=BACKEND_NAMES)
+# The unit tests (tests/) also run on "jax-jit": the jax backend with every public
+# function jitted for the test (conformance/jit.py); conformance/ checks jax.jit itself.
+JIT_BACKEND = "jax-jit"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``backend`` over every backend (plus ``jax-jit`` for the unit tests)."""
+    if "backend" not in metafunc.fixturenames or any(
+            "backend" in m.args[0] for m in metafunc.definition.iter_markers("parametrize")):
+        return
+    unit = Path(str(metafunc.definition.fspath)).parent.name == "tests"
+    metafunc.parametrize("backend", [*BACKEND_NAMES, *([JIT_BACKEND] if unit else [])],
+                         indirect=True)
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """Every backend; a missing one is SKIPPED with the reason."""
-    if _SELECTED and request.param not in _SELECTED:
-        pytest.skip(f"{request.param} not selected (SEGLOSS_BACKENDS={','.join(_SELECTED)})")
-    found, reason = load_backend(request.param)
+    name = request.param
+    if _SELECTED and name not in _SELECTED and not (
+            name == JIT_BACKEND and "jax" in _SELECTED):
+        pytest.skip(f"{name} not selected (SEGLOSS_BACKENDS={','.join(_SELECTED)})")
+    found, reason = load_backend("jax" if name == JIT_BACKEND else name)
     if found is None:
         pytest.skip(reason)
     marker = request.node.get_closest_marker("skip_backend")
-    if marker is not None and request.param in marker.args[0]:
-        pytest.skip(f"{request.param}: {marker.kwargs.get('reason', 'not supported')}")
+    if marker is not None and name in marker.args[0]:
+        pytest.skip(f"{name}: {marker.kwargs.get('reason', 'not supported')}")
+    if name == JIT_BACKEND:
+        from conformance.jit import patch_public_functions
+
+        found = dataclasses.replace(found, name=JIT_BACKEND)
+        patch_public_functions(request.getfixturevalue("monkeypatch"), request.module)
     with activated(found):
         yield found
 

@@ -46,8 +46,8 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[1]
 # libraries whose arrays carry gradients (torch autograd, jax.grad)
-AUTOGRAD_BACKENDS = ("torch", "torch-cuda", "jax")
-_LIBRARY = {"strict-dev1": "strict", "torch-cuda": "torch"}
+AUTOGRAD_BACKENDS = ("torch", "torch-cuda", "jax", "jax-jit")
+_LIBRARY = {"strict-dev1": "strict", "torch-cuda": "torch", "jax-jit": "jax"}
 
 
 def softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -124,7 +124,7 @@ def value_and_grad(backend: Backend, f: Callable[[Any], Any], x: np.ndarray, *,
         value = f(xb)
         (grad,) = torch.autograd.grad(value, xb)
         return backend.to_numpy(value), backend.to_numpy(grad)
-    if backend.name != "jax":
+    if backend.name not in ("jax", "jax-jit"):
         raise ValueError(f"{backend.name}: no autograd (use require_capability first)")
     import jax
 

@@ -38,8 +38,15 @@ def _other_namespace_array(backend: Backend) -> Any:
 
 def test_assert_matches_accepts_a_match(backend: Backend) -> None:
     ref = backend.asarray(np.zeros(2))
+    actual = backend.asarray(np.array([1.0, 2.0]))
+    assert_matches(actual, [1.0, 2.0], backend, dtype="float64", rtol=0, ref=ref)
+
+
+def test_assert_matches_rejects_nan_even_against_nan(backend: Backend) -> None:
+    # a NaN is never an expected loss: NaN == NaN would hide a poisoned result
     actual = backend.asarray(np.array([1.0, np.nan]))
-    assert_matches(actual, [1.0, np.nan], backend, dtype="float64", rtol=0, ref=ref)
+    with pytest.raises(AssertionError, match="NaN"):
+        assert_matches(actual, [1.0, np.nan], backend, dtype="float64", rtol=0)
 
 
 def test_assert_matches_rejects_wrong_dtype(backend: Backend) -> None:
@@ -64,7 +71,7 @@ def test_assert_matches_rejects_wrong_value(backend: Backend) -> None:
     actual = backend.asarray(np.array([1.0, 2.0]))
     with pytest.raises(AssertionError, match=r"max abs error 1\.000e-01"):
         assert_matches(actual, [1.0, 2.1], backend, dtype="float64", rtol=1e-6)
-    with pytest.raises(AssertionError, match=r"max abs error"):
+    with pytest.raises(AssertionError, match=r"NaN"):
         assert_matches(actual, [1.0, np.nan], backend, dtype="float64", rtol=1e-6)
 
 
