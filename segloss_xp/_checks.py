@@ -18,6 +18,7 @@ from ._namespace import (
     Namespace,
     as_like,
     device,
+    get_namespace,
     is_array,
     is_concrete,
     library_name,
@@ -172,11 +173,12 @@ def class_vector(name: str, values: object, num_classes: int, *, mode: str, like
     else:
         _check_length(name, shape[0], num_classes, mode=mode)
         vector = xp.asarray(values, dtype=like.dtype, device=device(like))
-    if should_check_values(values):
-        bad = ~xp.isfinite(vector) | (vector < 0)
+    if should_check_values(values):  # in the values' own namespace: they are concrete
+        own, array = get_namespace(values), values  # type: Namespace, Array
+        bad = ~own.isfinite(array) | (array < 0)
         if upper is not None:
-            bad = bad | (vector > upper)
-        if bool(xp.any(bad)):
+            bad = bad | (array > upper)
+        if bool(own.any(bad)):
             bound = "finite and >= 0" if upper is None else f"in [0, {upper:g}]"
             raise ValueError(f"`{name}` must be {bound}, got {values!r} (mode={mode!r})")
     return vector

@@ -166,6 +166,8 @@ def prepare(
     scores = xp.reshape(xp.astype(pred, dtype, copy=False), (n, c, s))
     _values.check_prediction(y_pred, checks, from_logits=from_logits, class_sums=(
         (lambda: xp.sum(scores, axis=1)) if mode == "multiclass" else None))
+    if ignore_index is not None and not _representable(ignore_index, true.dtype, xp=xp):
+        ignore_index = None  # no element can equal it (uint8 labels, ignore_index=-1)
     if true.ndim == pred.ndim - 1:
         labels = xp.reshape(true, (n, s))
         _values.check_labels(labels, c, ignore_index, checks)
@@ -180,6 +182,14 @@ def prepare(
     return Prepared(xp=xp, mode=mode, from_logits=from_logits, reduction=reduction,
                     scores=scores, labels=labels, target=target, mask=mask,
                     spatial_shape=tuple(spatial), class_axis=axis, checks=checks)
+
+
+def _representable(value: int, dtype: Any, *, xp: Namespace) -> bool:
+    """``value`` fits an integer ``dtype`` (always True for float and bool dtypes)."""
+    if not xp.isdtype(dtype, "integral"):
+        return True
+    info = xp.iinfo(dtype)
+    return bool(info.min <= value <= info.max)
 
 
 def _check_devices(y_pred: Array, y_true: Array) -> None:
