@@ -15,8 +15,19 @@ Conventions (DESIGN.md sections 2-5 and 7):
 * Ignored elements (``ignore_index``) contribute to no term; masked means divide by the
   number of valid elements. A mean over zero valid elements is defined here as 0 (torch
   would give NaN).
+* Logarithms of *given* probabilities (``from_logits=False``) are clamped at −100:
+  ``log p`` is ``max(log p, −100)`` and ``log(1 − p)`` is ``max(log1p(−p), −100)``, so
+  ``log 0 = −100`` exactly. This is torch's convention
+  (``torch.nn.functional.binary_cross_entropy`` clamps both logs at −100; the multiclass
+  analogue is ``nll_loss(log(p).clamp(min=-100), y)``) and the library's: a probability
+  of exactly 0 on a true class costs 100 per element instead of ``inf``, and every
+  loss built on these logs (cross entropy, balanced CE, focal, the CE term of
+  exp_log_loss and of the compound losses) inherits the clamp. From logits the logs
+  are exact (``log_softmax`` / ``log_sigmoid``), never clamped. The probabilities
+  themselves (region losses, the focal modulating factor) are used unclamped.
 * ``0 * log(0)`` is taken as 0 wherever a target weight is exactly zero (the ``xlogy``
-  convention), so probabilities of exactly 0 or 1 with ``from_logits=False`` are fine.
+  convention), so a confident *right* prediction (p = 1 on the target, p = 0
+  elsewhere) costs exactly 0.
 """
 
 from __future__ import annotations
@@ -29,31 +40,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
-    "balanced_cross_entropy",
-    "bce_dice_loss",
-    "combo_loss",
-    "conservative_loss",
-    "cross_entropy",
-    "dice_ce_loss",
-    "dice_focal_loss",
-    "dice_loss",
-    "exp_log_loss",
-    "focal_loss",
-    "focal_tversky_loss",
-    "generalized_dice_loss",
-    "jaccard_loss",
-    "log_one_minus_probabilities",
-    "log_probabilities",
-    "log_sigmoid",
-    "lovasz_grad",
-    "lovasz_hinge_loss",
-    "lovasz_softmax_loss",
-    "mcc_loss",
-    "probabilities",
-    "soft_confusion",
-    "targets_one_hot",
-    "tversky_loss",
-    "valid_mask",
+    "LOG_FLOOR", "balanced_cross_entropy", "bce_dice_loss", "combo_loss", "conservative_loss",
+    "cross_entropy", "dice_ce_loss", "dice_focal_loss", "dice_loss", "exp_log_loss",
+    "focal_loss", "focal_tversky_loss", "generalized_dice_loss", "jaccard_loss",
+    "log_one_minus_probabilities", "log_probabilities", "log_sigmoid", "lovasz_grad",
+    "lovasz_hinge_loss", "lovasz_softmax_loss", "mcc_loss", "probabilities", "soft_confusion",
+    "targets_one_hot", "tversky_loss", "valid_mask",
 ]
 
 F64 = NDArray[np.float64]
@@ -152,17 +144,23 @@ def probabilities(y_pred: ArrayLike, mode: Mode = "multiclass", from_logits: boo
     return np.exp(log_probabilities(x, mode, from_logits=True))
 
 
+# torch's binary_cross_entropy: "clamps its log function outputs to be greater than or
+# equal to -100", so that a probability of exactly 0 or 1 gives a finite loss
+LOG_FLOOR = -100.0
+
+
 def log_probabilities(y_pred: ArrayLike, mode: Mode = "multiclass",
                       from_logits: bool = True) -> F64:
     """``log p`` computed in log space: ``log_softmax`` or ``log_sigmoid``.
 
-    With ``from_logits=False``: ``log(y_pred)`` (``-inf`` where a probability is 0).
+    With ``from_logits=False``: ``max(log(y_pred), −100)`` (−100 where a probability
+    is 0; :data:`LOG_FLOOR`, torch's convention).
     """
     _check_mode(mode)
     x = np.asarray(y_pred, dtype=np.float64)
     if not from_logits:
         with np.errstate(divide="ignore"):
-            return np.log(x)
+            return np.maximum(np.log(x), LOG_FLOOR)
     if mode == "multiclass":
         return _log_softmax(x)
     return log_sigmoid(x)
@@ -174,13 +172,13 @@ def log_one_minus_probabilities(y_pred: ArrayLike, mode: Mode = "multiclass",
 
     binary/multilabel: ``log(1 - sigmoid(x)) = log_sigmoid(-x)``.
     multiclass: ``log(1 - p_c) = logsumexp_{k != c}(x_k) - logsumexp_k(x_k)``.
-    With ``from_logits=False``: ``log1p(-p)``.
+    With ``from_logits=False``: ``max(log1p(−p), −100)`` (−100 where p is 1).
     """
     _check_mode(mode)
     x = np.asarray(y_pred, dtype=np.float64)
     if not from_logits:
         with np.errstate(divide="ignore"):
-            return np.log1p(-x)
+            return np.maximum(np.log1p(-x), LOG_FLOOR)
     if mode != "multiclass":
         return log_sigmoid(-x)
     total = _logsumexp(x, axis=1)
@@ -394,11 +392,12 @@ def soft_confusion(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multic
 
     Returns
     -------
-    (I, P, G) : each (N, C), or (1, C) with ``batch=True``.
+    (I, P, G) : each (N, C), or (C,) with ``batch=True`` (the pooled batch).
     """
     sums = _region_stats(y_pred, y_true, mode=mode, from_logits=from_logits,
                          ignore_index=ignore_index, squared=squared, batch=batch)
-    return sums["I"], sums["P"], sums["G"]
+    stats = sums["I"], sums["P"], sums["G"]
+    return tuple(s[0] for s in stats) if batch else stats  # type: ignore[return-value]
 
 
 def _intersection(sums: dict[str, F64], soft_label: bool) -> F64:
@@ -544,7 +543,7 @@ def generalized_dice_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = 
 
     Returns
     -------
-    ``"none"``: (N,) ((1,) with ``batch=True``); ``"mean"``/``"sum"`` over those.
+    ``"none"``: (N,) (``()`` with ``batch=True``: one ratio); ``"mean"``/``"sum"`` over those.
 
     References
     ----------
@@ -580,7 +579,7 @@ def generalized_dice_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = 
         return np.float64(np.mean(losses))
     if reduction == "sum":
         return np.float64(np.sum(losses))
-    return losses
+    return losses[0] if batch else losses
 
 
 def exp_log_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = "multiclass",

@@ -1,7 +1,7 @@
 """Reductions: class selection, class weighting, and ``reduction``.
 
 Region losses produce a ``(N, C)`` table (one value per image and class, or
-``(1, C)`` when statistics are pooled over the batch). ``include_background``
+``(C,)`` when statistics are pooled over the batch). ``include_background``
 drops class 0, ``class_weights`` multiply each class's loss (MONAI semantics:
 the mean is *not* renormalised by the weights), and ``reduction`` gives the
 plain mean, the sum, or the table itself. Pixel losses reduce with

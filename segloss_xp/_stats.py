@@ -19,18 +19,16 @@ Stats = tuple[Array, ...]
 
 def soft_statistics(batch: Prepared, *, squared: bool = False, soft_label: bool = False,
                     batch_pooled: bool = False, count: bool = False) -> Stats:
-    """``(I, P, G)`` (``(I, P, G, S)`` with ``count``), each ``(N, C)`` (``(1, C)`` pooled)."""
+    """``(I, P, G)`` (``(I, P, G, S)`` with ``count``), each ``(N, C)`` (``(C,)`` pooled)."""
     xp = batch.xp
     p = batch.probs()
     axes = (0, 2) if batch_pooled else (2,)
 
     def total(x: Array) -> Array:
-        out = xp.sum(x, axis=axes)
-        return out[None, :] if batch_pooled else out
+        return xp.sum(x, axis=axes)
 
     def counted(x: Array) -> Array:
-        out = xp.astype(xp.count_nonzero(x, axis=axes), p.dtype)
-        return out[None, :] if batch_pooled else out
+        return xp.astype(xp.count_nonzero(x, axis=axes), p.dtype)
 
     if batch.mask is not None:
         p = xp.where(batch.mask, p, xp.zeros_like(p))

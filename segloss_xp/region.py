@@ -80,7 +80,9 @@ def soft_confusion(
     %(squared)s
     %(soft_label)s
     batch : bool
-        Also sum over the batch axis (shapes become ``(1, C)``).
+        Also sum over the batch axis (shapes become ``(C,)``, the statistics of the
+        pooled batch: ``region_loss_from_stats`` then gives what the loss gives with
+        ``batch=True``).
     count : bool
         Also return ``S``, the number of counted (non-ignored) elements per image and
         class, which formulas with true negatives need (``kind="mcc"``).
@@ -88,7 +90,7 @@ def soft_confusion(
     Returns
     -------
     tuple of arrays
-        ``(I, P, G)`` (``(I, P, G, S)`` with ``count``), each ``(N, C)`` (``(1, C)`` with
+        ``(I, P, G)`` (``(I, P, G, S)`` with ``count``), each ``(N, C)`` (``(C,)`` with
         ``batch=True``), float32 for half/single precision inputs, float64 for float64,
         in the input's namespace and device.
 
@@ -227,8 +229,6 @@ def region_term(prepared: Prepared, kind: Kind, *, class_weights: Sequence[float
     loss = _loss_from_stats(stats, formula, resolved, class_weights=class_weights,
                             include_background=include_background or prepared.mode == "binary",
                             reduction=prepared.reduction, mode=prepared.mode, xp=prepared.xp)
-    if batch and prepared.reduction == "none" and formula.per_class:
-        loss = loss[0, ...]
     return prepared.poison(loss)
 
 
@@ -422,7 +422,7 @@ def generalized_dice_loss(
         Pool the statistics (and so the weights) over the batch: one ratio.
     %(soft_label)s
     reduction : {"mean", "sum", "none"}
-        ``"none"`` gives shape ``(N,)`` (``(1,)`` with ``batch=True``).
+        ``"none"`` gives shape ``(N,)`` (``()`` with ``batch=True``: one ratio).
 
     Returns
     -------

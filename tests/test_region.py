@@ -288,8 +288,8 @@ def test_reduction_shapes_and_values(backend: Backend, name: str) -> None:
     shapes = {
         (False, True): (n,) if per_image else (n, c),
         (False, False): (n,) if per_image else (n, c - 1),
-        (True, True): (1,) if per_image else (c,),
-        (True, False): (1,) if per_image else (c - 1,),
+        (True, True): () if per_image else (c,),
+        (True, False): () if per_image else (c - 1,),
     }
     for (batch, background), shape in shapes.items():
         kw = dict(batch=batch, include_background=background)
@@ -791,3 +791,19 @@ def test_options_rejects_non_bool() -> None:
     with pytest.raises(TypeError, match="validate"):
         sx.options(validate=1)  # type: ignore[arg-type]
     assert sx.get_option("validate") is True
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_from_stats_of_batch_statistics_has_the_loss_shape(backend: Backend, name: str) -> None:
+    # region_loss_from_stats(soft_confusion(batch=True)) is what the loss gives with batch=True
+    # (one DDP recipe): the pooled statistics are (C,), not (1, C)
+    fn, _ = LOSSES[name]
+    x, _, xb, yb = _multiclass_inputs(backend, "mc_labels", seed=8)
+    count = name == "mcc_loss"
+    stats = sx.soft_confusion(xb, yb, batch=True, count=count)
+    assert all(tuple(s.shape) == (x.shape[1],) for s in stats)
+    kind = name.removesuffix("_loss")
+    out = sx.region_loss_from_stats(stats, kind=kind, reduction="none")
+    want = fn(xb, yb, batch=True, reduction="none")
+    assert tuple(out.shape) == tuple(want.shape)
+    assert_matches(out, backend.to_numpy(want), backend, dtype="float64", rtol=1e-13, ref=xb)
