@@ -949,3 +949,22 @@ def test_jit_structural_error_raises_at_trace_time(name: str) -> None:
         p, t = BASE[_default_mode(FUNCTIONS[name])]
         with pytest.raises(TypeError, match=both("`y_pred`", "real floating", "int64")):
             jax_module.jit(f)(jax.asarray((p > 0).astype(np.int64)), jax.asarray(t))
+
+
+# ----------------------------------------------------------------------------- torch.compile
+
+
+COMPILABLE = sorted(n for n in FUNCTIONS if CAPABILITIES[n].supports("compile"))
+
+
+@pytest.mark.parametrize("name", COMPILABLE)
+def test_compile_structural_error_raises_our_error(name: str) -> None:
+    torch_backend, reason = load_backend("torch")
+    if torch_backend is None:
+        pytest.skip(reason)
+    import torch
+
+    f, arrays, message = _jit_case(name)
+    torch._dynamo.reset()
+    with pytest.raises(ValueError, match=message):
+        torch.compile(f)(*(torch_backend.asarray(a) for a in arrays))
