@@ -20,7 +20,8 @@ from collections.abc import Callable
 from . import _math
 from ._namespace import Array, Namespace, library
 
-__all__ = ["lazy_assert", "log_sigmoid", "log_softmax", "native", "sigmoid", "softmax"]
+__all__ = ["cumulative_sum", "lazy_assert", "log_sigmoid", "log_softmax", "native", "sigmoid",
+           "softmax"]
 
 Kernel = Callable[..., Array]
 
@@ -33,6 +34,9 @@ def _torch_kernels() -> dict[str, Kernel]:
         "log_softmax": lambda x, *, axis: functional.log_softmax(x, dim=axis),
         "sigmoid": torch.sigmoid,
         "log_sigmoid": functional.logsigmoid,
+        # array_api_compat's cumulative_sum looks the namespace up again through a
+        # functools cache, which torch.compile warns about
+        "cumulative_sum": lambda x, *, axis: torch.cumsum(x, dim=axis),
     }
 
 
@@ -84,6 +88,12 @@ def log_sigmoid(x: Array, *, xp: Namespace) -> Array:
     """``log σ(x)``, elementwise, exact in both tails."""
     kernel = native("log_sigmoid", xp=xp)
     return kernel(x) if kernel else _math.generic_log_sigmoid(x, xp=xp)
+
+
+def cumulative_sum(x: Array, *, axis: int, xp: Namespace) -> Array:
+    """Inclusive cumulative sum along ``axis``."""
+    kernel = native("cumulative_sum", xp=xp)
+    return kernel(x, axis=axis) if kernel else xp.cumulative_sum(x, axis=axis)
 
 
 def _dask_assert(flag: Array, message: str) -> Array:

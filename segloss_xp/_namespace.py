@@ -44,17 +44,18 @@ def library(xp: Namespace) -> str:
     The key of the per-operation delegation table (``_dispatch``) and of the
     declared capabilities (``_capabilities``).
     """
-    if compat.is_torch_namespace(xp):
-        return "torch"
-    if compat.is_jax_namespace(xp):
-        return "jax"
-    if compat.is_dask_namespace(xp):
-        return "dask"
-    if compat.is_cupy_namespace(xp):
-        return "cupy"
-    if compat.is_numpy_namespace(xp):
-        return "numpy"
-    return "other"
+    # by module name, not array_api_compat's is_*_namespace: those are functools-cached,
+    # which makes torch.compile warn at every call site it traces
+    return _LIBRARIES.get(getattr(xp, "__name__", ""), "other")
+
+
+_LIBRARIES = {
+    "torch": "torch", "array_api_compat.torch": "torch",
+    "jax.numpy": "jax", "jax.experimental.array_api": "jax",
+    "dask.array": "dask", "array_api_compat.dask.array": "dask",
+    "cupy": "cupy", "array_api_compat.cupy": "cupy",
+    "numpy": "numpy", "array_api_compat.numpy": "numpy",
+}
 
 
 def get_namespace(*arrays: object, names: tuple[str, ...] = ()) -> Namespace:
@@ -69,6 +70,12 @@ def get_namespace(*arrays: object, names: tuple[str, ...] = ()) -> Namespace:
     """
     present = [(n, a) for n, a in zip(names or (None,) * len(arrays), arrays, strict=True)
                if a is not None]
+    if present and all(_is_torch(a) for _, a in present):
+        # fast path: no array_api_compat type checks, whose functools caches make
+        # torch.compile print a warning per call site it traces
+        import array_api_compat.torch as torch_namespace
+
+        return torch_namespace
     for name, a in present:
         if not compat.is_array_api_obj(a):
             label = f"`{name}`" if name else "an argument"
@@ -89,8 +96,15 @@ def get_namespace(*arrays: object, names: tuple[str, ...] = ()) -> Namespace:
         ) from exc
 
 
+def _is_torch(x: object) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
 def device(x: Array) -> Any:
     """Device of ``x`` (``None`` for a JAX tracer under ``jax.jit``: safe as ``device=``)."""
+    if _is_torch(x):
+        return x.device
     return compat.device(x)
 
 
@@ -119,16 +133,16 @@ def is_concrete(*arrays: Array) -> bool:
     for x in arrays:
         if x is None:
             continue
-        if compat.is_dask_array(x):
-            return False
-        if compat.is_jax_array(x):
-            jax = sys.modules["jax"]
-            if isinstance(x, jax.core.Tracer):
-                return False
-        if compat.is_torch_array(x):
+        if _is_torch(x):
             torch = sys.modules["torch"]
             if torch.compiler.is_compiling() or x.device.type == "meta":
                 return False
             if torch._C._functorch.is_batchedtensor(x):  # torch.func.vmap
+                return False
+        elif compat.is_dask_array(x):
+            return False
+        elif compat.is_jax_array(x):
+            jax = sys.modules["jax"]
+            if isinstance(x, jax.core.Tracer):
                 return False
     return True

@@ -32,6 +32,7 @@ from typing import Literal
 from . import _checks
 from ._capabilities import declare
 from ._checks import Reduction, SigmoidMode
+from ._dispatch import cumulative_sum
 from ._inputs import Prepared, prepare
 from ._math import safe_divide
 from ._namespace import Array, Namespace, device, get_namespace
@@ -70,9 +71,9 @@ def lovasz_grad(gt_sorted: Array) -> Array:
 
 def _jaccard_increments(gt: Array, *, xp: Namespace) -> Array:
     total = xp.sum(gt, axis=-1, keepdims=True)
-    seen = xp.cumulative_sum(gt, axis=-1)
+    seen = cumulative_sum(gt, axis=-1, xp=xp)
     intersection = total - seen
-    union = total + xp.cumulative_sum(1 - gt, axis=-1)
+    union = total + cumulative_sum(1 - gt, axis=-1, xp=xp)
     # union >= 1 at every position (k-th prefix: union >= k when Σg = 0, >= Σg
     # otherwise), so the division is always defined; the guard only keeps a
     # degenerate caller's input from producing NaN. It costs nothing in gradient

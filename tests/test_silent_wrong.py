@@ -234,3 +234,28 @@ def test_check_inputs_refuses_traced_arrays() -> None:
     with pytest.raises(TypeError, match="concrete arrays"):
         jax.jit(lambda a, b: sx.check_inputs(a, b) or 0.0)(jnp.asarray(X4),
                                                            jnp.asarray(LABELS))
+
+
+# ----------------------------------------------------------------------------- compile: quiet
+
+
+@pytest.mark.parametrize("name", sorted(losses()))
+def test_torch_compile_prints_no_warning(name: str) -> None:
+    _need("torch")
+    import inspect
+
+    import torch
+
+    fn = losses()[name]
+    x, y, kw = _inputs(name)
+    if "per_image" in inspect.signature(fn).parameters:
+        kw = {**kw, "per_image": True}
+    torch.compile(lambda a, b: (a * 2).sum())(torch.ones(2), torch.ones(2))  # torch's own
+    torch._dynamo.reset()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.compile(lambda a, b: fn(a, b, **kw), fullgraph=True)(torch.tensor(x),
+                                                                   torch.tensor(y))
+    ours = [str(w.message).splitlines()[0] for w in caught
+            if "torch/jit/" not in w.filename.replace("\\", "/")]  # torch.jit's deprecation
+    assert not ours, ours
