@@ -216,6 +216,45 @@ def test_binary_pixel_losses_hand() -> None:
                     0.25 * ln2)
 
 
+def test_given_probabilities_log_clamped_at_minus_100() -> None:
+    """from_logits=False: log p and log(1 − p) are max(·, −100) (torch's
+    binary_cross_entropy): p = 0 or 1 costs 100 where wrong, 0 where right, never inf."""
+    p = np.array([[[0.0, 1e-50, 0.25, 1.0]]])  # (1, 1, 4)
+    assert o.LOG_FLOOR == -100.0
+    assert_allclose(o.log_probabilities(p, "binary", from_logits=False)[0, 0],
+                    [-100.0, -100.0, math.log(0.25), 0.0], rtol=1e-15, atol=0)
+    assert_allclose(o.log_one_minus_probabilities(p, "binary", from_logits=False)[0, 0],
+                    [0.0, -1e-50, math.log(0.75), -100.0], rtol=1e-15, atol=0)
+    # logits are never clamped: a logit gap of 2e4 stays 2e4 (test_extreme_logits_are_exact)
+    assert o.log_probabilities(np.array([[[-1e4]]]), "binary")[0, 0, 0] == -1e4
+    # binary BCE: y = [1, 1, 0, 0] on p = [0, 1, 1, 0] -> [100, 0, 100, 0]
+    pb = np.array([[[0.0, 1.0, 1.0, 0.0]]])
+    yb = np.array([[[1.0, 1.0, 0.0, 0.0]]])
+    none = o.cross_entropy(pb, yb, mode="binary", from_logits=False, reduction="none")
+    assert_allclose(none, [[[100.0, 0.0, 100.0, 0.0]]], rtol=0, atol=0)
+    assert o.cross_entropy(pb, yb, mode="binary", from_logits=False) == 50.0
+    # β-balanced: β·100 for the missed positive, (1 − β)·100 for the false positive
+    assert_allclose(o.balanced_cross_entropy(pb, yb, mode="binary", from_logits=False,
+                                             beta=0.3, reduction="none"),
+                    [[[30.0, 0.0, 70.0, 0.0]]], rtol=1e-15, atol=0)
+    # sigmoid focal: 1 − p_t = 1 where wrong, 0 where right -> the BCE itself
+    assert_allclose(o.focal_loss(pb, yb, mode="binary", from_logits=False, reduction="none"),
+                    none, rtol=1e-15, atol=0)
+    # multiclass, labels [0, 1, 1]: p_label = 1, 0, 0.25 -> [0, 100, ln 4]
+    pm = np.array([[[1.0, 1.0, 0.75], [0.0, 0.0, 0.25]]])
+    ym = np.array([[0, 1, 1]])
+    want = np.array([[0.0, 100.0, math.log(4.0)]])
+    assert_allclose(o.cross_entropy(pm, ym, from_logits=False, reduction="none"), want,
+                    rtol=1e-15)
+    # softmax focal γ = 2: (1 − p_label)² = [0, 1, 0.5625]
+    assert_allclose(o.focal_loss(pm, ym, from_logits=False, reduction="none"),
+                    want * [0.0, 1.0, 0.5625], rtol=1e-15)
+    # exp_log CE term (w_dice = 0): f = [1, 2], w = [sqrt(3), sqrt(1.5)];
+    # mean of w_l·(−ln p_l)^0.3 = [0, sqrt(1.5)·100^0.3, sqrt(1.5)·(ln 4)^0.3] / 3
+    assert_allclose(o.exp_log_loss(pm, ym, from_logits=False, w_dice=0.0, w_ce=1.0),
+                    math.sqrt(1.5) * (100.0**0.3 + math.log(4.0) ** 0.3) / 3, rtol=1e-15)
+
+
 def test_exp_log_hand() -> None:
     # N=1, C=2, 3 pixels; p(class 1) = [0.7, 0.4, 0.2], labels [1, 0, 0]
     p1 = np.array([0.7, 0.4, 0.2])

@@ -1,9 +1,13 @@
-"""Peers as witnesses for the pixel losses: torch, MONAI, optax agree to 1e-6.
+"""Peers as witnesses for the pixel losses: torch, MONAI, optax.
 
 Each test's docstring gives the exact keyword mapping between the peer and
 ``segloss_xp.pixel``. A peer that is not installed is SKIPPED with a reason.
 Expected values here come from the peers (independent implementations); the
-float64 oracle is checked in ``tests/test_pixel.py``.
+float64 oracle is checked in ``tests/test_pixel.py``. Float64 peers (torch's
+functions, optax with x64) are compared to ``ALLCLOSE`` (1e-12 relative): the same
+formula, only rounding differs. Given probabilities (``from_logits=False``) follow
+torch's ``binary_cross_entropy``: ``log p`` and ``log(1 − p)`` clamped at −100, so
+probabilities of exactly 0 and 1 are compared too.
 
 The sigmoid ``focal_loss`` options (``class_weights``, per-channel ``alpha``,
 ``pos_weight``; last section) assert **oracle == peer** first and then **library ==
@@ -34,7 +38,8 @@ SOFT = np.moveaxis(RNG.dirichlet(np.ones(C), size=(2, 4, 5)), -1, 1)
 MULTI = (RNG.random(X.shape) < 0.4).astype(np.float64)
 MULTI_SOFT = RNG.uniform(size=X.shape)
 WEIGHTS = (0.2, 1.0, 3.0)
-ALLCLOSE = {"rtol": 1e-6, "atol": 1e-9}
+# torch's functions and optax (x64) compute in float64, like us: only rounding differs
+ALLCLOSE = {"rtol": 1e-12, "atol": 1e-14}
 
 
 def _torch() -> Any:
@@ -124,20 +129,66 @@ def test_torch_bce_with_logits_multilabel() -> None:
             _allclose(got, want)
 
 
-def test_torch_bce_probabilities_clamped() -> None:
-    """``F.binary_cross_entropy(p, y)`` (logs clamped at −100) == ``cross_entropy(p, y,
-    mode="binary", from_logits=False)``, including probabilities of exactly 0 and 1."""
+# probabilities exactly 0 and 1 on both labels, one below e^−100 (its log is clamped
+# too), and ordinary ones: a confident wrong element costs exactly 100
+P01 = np.array([[[0.0, 1.0, 0.3, 1.0, 0.0, 0.999, 1e-50, 0.5]]])
+Y01 = np.array([[[1.0, 0.0, 1.0, 1.0, 0.0, 0.25, 1.0, 0.0]]])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_torch_bce_probabilities_clamped(reduction: str) -> None:
+    """``F.binary_cross_entropy(p, y, reduction=r)`` (torch clamps log p and log(1 − p) at
+    −100) == ``cross_entropy(p, y, mode="binary", from_logits=False, reduction=r)`` ==
+    the oracle's, with probabilities of exactly 0 and 1; also without the channel axis,
+    and per channel in multilabel mode."""
     torch = _torch()
     import torch.nn.functional as F
 
-    p = np.array([[[0.0, 1.0, 0.3, 1.0, 0.0, 0.999]]])
-    y = np.array([[[1.0, 0.0, 1.0, 1.0, 0.0, 0.25]]])
-    pt, yt = torch.asarray(p), torch.asarray(y)
-    for reduction in ("mean", "none"):
-        want = F.binary_cross_entropy(pt, yt, reduction=reduction)
-        got = pixel.cross_entropy(pt, yt, mode="binary", from_logits=False,
-                                  reduction=reduction)
-        _allclose(got, want)
+    want = F.binary_cross_entropy(tensor(P01), tensor(Y01), reduction=reduction)
+    if reduction == "none":
+        assert value(want).max() == 100.0
+    kw = {"from_logits": False, "reduction": reduction}
+    close(oracle.cross_entropy(P01, Y01, mode="binary", **kw), want, EXACT, relative=True)
+    close(sx.cross_entropy(tensor(P01), tensor(Y01), mode="binary", **kw), want, EXACT,
+          relative=True)
+    flat = sx.cross_entropy(tensor(P01[:, 0]), tensor(Y01[:, 0]), mode="binary", **kw)
+    close(flat, want[:, 0] if reduction == "none" else want, EXACT, relative=True)
+    p3, y3 = P01.reshape(1, 2, 4), Y01.reshape(1, 2, 4)  # two channels
+    want3 = F.binary_cross_entropy(torch.asarray(p3), torch.asarray(y3), reduction=reduction)
+    close(oracle.cross_entropy(p3, y3, mode="multilabel", **kw), want3, EXACT, relative=True)
+    close(sx.cross_entropy(tensor(p3), tensor(y3), mode="multilabel", **kw), want3, EXACT,
+          relative=True)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_torch_nll_of_clamped_log_probabilities(reduction: str) -> None:
+    """``F.nll_loss(torch.log(p).clamp(min=-100), y, weight=w, ignore_index=255,
+    reduction=r)`` == ``cross_entropy(p, y, from_logits=False, class_weights=w,
+    ignore_index=255, reduction=r)`` == the oracle's, multiclass, with rows that put
+    probability exactly 1 on the label (cost 0), exactly 0 on it (cost 100) or 1e-50."""
+    torch = _torch()
+    import torch.nn.functional as F
+
+    p = np.array([[[1.0, 0.0, 0.2, 0.0, 1e-50, 0.5],
+                   [0.0, 1.0, 0.3, 0.0, 0.5, 0.5],
+                   [0.0, 0.0, 0.5, 1.0, 0.5 - 1e-50, 0.0]]])  # (N=1, C=3, S=6)
+    y = np.array([[0, 0, 2, 1, 0, 255]])
+    pt, yt = tensor(p), torch.asarray(y)
+    log_p = torch.log(pt).clamp(min=-100)
+    for kwargs, peer in [({}, {}), ({"class_weights": WEIGHTS},
+                                    {"weight": torch.asarray(WEIGHTS, dtype=torch.float64)})]:
+        want = F.nll_loss(log_p, yt, ignore_index=255, reduction=reduction, **peer)
+        kw = {"from_logits": False, "ignore_index": 255, "reduction": reduction, **kwargs}
+        close(oracle.cross_entropy(p, y, **kw), want, EXACT, relative=True)
+        close(sx.cross_entropy(pt, yt, **kw), want, EXACT, relative=True)
+    # soft targets: −Σ q log p with the same clamp; torch's probability-target
+    # F.cross_entropy on the clamped log-probabilities (their log_softmax is themselves:
+    # Σ exp(log p) = 1 up to e^−100)
+    q = np.moveaxis(np.random.default_rng(3).dirichlet(np.ones(3), size=(1, 6)), -1, 1)
+    want = F.cross_entropy(log_p, tensor(q), reduction="none")
+    got = sx.cross_entropy(pt, tensor(q), from_logits=False, reduction="none")
+    close(got, want, EXACT)
+    close(oracle.cross_entropy(p, q, from_logits=False, reduction="none"), want, EXACT)
 
 
 # --------------------------------------------------------------------------- MONAI
