@@ -5,8 +5,12 @@ variant): the library function (looked up lazily by dotted name, so a loss that
 does not exist yet shows as "n/a"), its float64 oracle, the modes and target
 kinds it accepts. ``CASES`` are deterministic inputs covering 2-D and 3-D,
 every mode, channels-last, ignore_index, absent classes, empty masks, perfect
-predictions and logits up to ±1e4. Every (loss, case) pair that the loss
+predictions, logits up to ±1e4 and probabilities (``from_logits=False``), both
+away from 0/1 and exactly 0 and 1. Every (loss, case) pair that the loss
 supports is checked on every backend by ``conformance/suite.py``.
+``GRADIENT_CASES`` names the cases whose gradients are also checked against
+finite differences, beyond the first case of each mode (one of each kind:
+one-hot and soft targets, 3-D, channels-last, no channel axis, probabilities).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import numpy as np
 from conformance import oracle
 from segloss_xp._capabilities import CAPABILITIES
 
-__all__ = ["CASES", "LOSSES", "Case", "LossSpec", "case_by_id", "loss_by_name"]
+__all__ = ["CASES", "GRADIENT_CASES", "LOSSES", "Case", "LossSpec", "case_by_id",
+           "first_cases", "gradient_cases", "loss_by_name"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -39,6 +44,7 @@ class LossSpec:
     targets: tuple[str, ...] = ("labels", "onehot", "soft", "binary")
     smooth_gradient: bool = True  # central differences are meaningful
     ignore_index: bool = True  # accepts ignore_index
+    probabilities: bool = True  # accepts from_logits=False
     scale_atol: float = 0.0  # extra absolute tolerance (e.g. clipped logs)
 
     @property
@@ -65,6 +71,8 @@ class LossSpec:
         weights = self.kwargs.get("class_weights")
         if weights is not None and len(weights) != case.y_pred.shape[1]:
             return False
+        if not self.probabilities and "from_logits" in case.kwargs:
+            return False
         return self.ignore_index or "ignore_index" not in case.kwargs
 
 
@@ -80,7 +88,13 @@ class Case:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     channels_last: bool = False
     no_channel: bool = False  # binary (N, *spatial) without the channel axis
-    extreme: bool = False  # saturated logits: finite gradients required, no FD check
+    # saturated inputs (logits ±1e4, probabilities exactly 0 or 1): finite gradients
+    # required, no finite-difference check (the loss has a kink or a clamp there)
+    extreme: bool = False
+
+    @property
+    def from_logits(self) -> bool:
+        return bool(self.kwargs.get("from_logits", True))
 
     def library_inputs(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """``(y_pred, y_true, extra kwargs)`` laid out as the library is called."""
@@ -158,10 +172,63 @@ def _build_cases() -> list[Case]:
     ym = (rng.random((2, 3, 6, 5)) < 0.3).astype(np.float64)
     cases.append(Case("ml2d", "multilabel", xm, ym, "binary"))
     cases.append(Case("ml2d-last", "multilabel", xm, ym, "binary", channels_last=True))
+
+    # probabilities (from_logits=False). Away from 0 and 1 (in [0.1, 0.9]), so that
+    # central differences with step 1e-5 stay inside (0, 1) and log p is smooth there
+    probs = {"from_logits": False}
+    pm = 0.1 + 0.7 * np.moveaxis(rng.dirichlet(np.full(3, 2.0), size=(2, 5, 6)), -1, 1)
+    ym_labels = rng.integers(0, 3, size=(2, 5, 6))
+    cases.append(Case("mc2d-probs", "multiclass", pm, ym_labels, "labels",
+                      MappingProxyType(probs)))
+    yb_probs = (rng.random((2, 1, 5, 6)) < 0.5).astype(np.float64)
+    cases.append(Case("bin2d-probs", "binary", rng.uniform(0.1, 0.9, size=(2, 1, 5, 6)),
+                      yb_probs, "binary", MappingProxyType(probs)))
+    ym_probs = (rng.random((2, 3, 4, 5)) < 0.4).astype(np.float64)
+    cases.append(Case("ml2d-probs", "multilabel", rng.uniform(0.1, 0.9, size=(2, 3, 4, 5)),
+                      ym_probs, "binary", MappingProxyType(probs)))
+
+    # probabilities exactly 0 and 1: log p and log(1 − p) are clamped at −100 (torch's
+    # binary_cross_entropy convention, conformance/oracle.py), so a confident wrong
+    # element costs 100 and a confident right one 0
+    yl = rng.integers(0, 3, size=(2, 4, 5))
+    right = _one_hot(yl, 3)
+    wrong = _one_hot((yl + 1) % 3, 3)
+    soft_p = np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 4, 5)), -1, 1)
+    choice = rng.integers(0, 3, size=(2, 1, 4, 5))  # 0: right, 1: wrong, 2: soft
+    p01 = np.where(choice == 0, right, np.where(choice == 1, wrong, soft_p))
+    cases.append(Case("mc2d-probs01", "multiclass", p01, yl, "labels",
+                      MappingProxyType(probs), extreme=True))
+    q = np.moveaxis(rng.dirichlet(np.ones(3), size=(2, 4, 5)), -1, 1)
+    cases.append(Case("mc2d-soft-probs01", "multiclass", p01, q, "soft",
+                      MappingProxyType(probs), extreme=True))
+    yb01 = (rng.random((2, 1, 4, 5)) < 0.5).astype(np.float64)
+    pick = rng.integers(0, 3, size=yb01.shape)  # 0: right, 1: wrong, 2: in between
+    pb01 = np.where(pick == 0, yb01, np.where(pick == 1, 1.0 - yb01,
+                                               rng.uniform(0.05, 0.95, size=yb01.shape)))
+    cases.append(Case("bin2d-probs01", "binary", pb01, yb01, "binary",
+                      MappingProxyType(probs), extreme=True))
+    ym01 = (rng.random((2, 3, 4, 5)) < 0.4).astype(np.float64)
+    pick = rng.integers(0, 3, size=ym01.shape)
+    pm01 = np.where(pick == 0, ym01, np.where(pick == 1, 1.0 - ym01,
+                                               rng.uniform(0.05, 0.95, size=ym01.shape)))
+    cases.append(Case("ml2d-probs01", "multilabel", pm01, ym01, "binary",
+                      MappingProxyType(probs), extreme=True))
     return cases
 
 
 CASES: tuple[Case, ...] = tuple(_build_cases())
+
+# Cases whose gradients are checked against finite differences besides the first
+# case of each mode and the ignore_index cases (conformance/test_conformance.py):
+# one of each kind the first cases leave out.
+GRADIENT_CASES: tuple[str, ...] = (
+    "mc2d-onehot",  # one-hot targets
+    "mc2d-soft",  # soft targets
+    "mc3d-labels", "bin3d",  # 3-D
+    "mc2d-onehot-last", "ml2d-last",  # channels-last
+    "bin2d-nochannel",  # binary without a channel axis
+    "mc2d-probs", "bin2d-probs", "ml2d-probs",  # from_logits=False, p in [0.1, 0.9]
+)
 
 
 def _spec(name: str, function: str, oracle_fn: Callable[..., Any], **kw: Any) -> LossSpec:
@@ -229,11 +296,12 @@ LOSSES: tuple[LossSpec, ...] = (
     _spec("lovasz_softmax_loss(per_image,all)", "segloss_xp.lovasz:lovasz_softmax_loss",
           _oracle_lovasz_softmax, kwargs={"per_image": True, "classes": "all"},
           modes=("multiclass",), targets=("labels", "onehot", "soft")),
+    # the hinge is defined on logits only (no from_logits)
     _spec("lovasz_hinge_loss", "segloss_xp.lovasz:lovasz_hinge_loss", _oracle_lovasz_hinge,
-          modes=("binary", "multilabel"), targets=("binary",)),
+          modes=("binary", "multilabel"), targets=("binary",), probabilities=False),
     _spec("lovasz_hinge_loss(per_image=False)", "segloss_xp.lovasz:lovasz_hinge_loss",
           _oracle_lovasz_hinge, kwargs={"per_image": False},
-          modes=("binary", "multilabel"), targets=("binary",)),
+          modes=("binary", "multilabel"), targets=("binary",), probabilities=False),
     # compound losses (segloss_xp.compound) and exp_log_loss (segloss_xp.region)
     _spec("dice_ce_loss", "segloss_xp.compound:dice_ce_loss", oracle.dice_ce_loss),
     _spec("dice_ce_loss(weights,nobg,smoothing,sum)", "segloss_xp.compound:dice_ce_loss",
@@ -286,3 +354,23 @@ def case_by_id(case_id: str) -> Case:
 
 def loss_by_name(name: str) -> LossSpec:
     return next(s for s in LOSSES if s.name == name)
+
+
+def first_cases(spec: LossSpec) -> list[Case]:
+    """The first plain case of each mode ``spec`` supports, and of each mode with
+    ``ignore_index``: the cases of the low-precision, jit and compile checks."""
+    seen: set[tuple[str, bool]] = set()
+    out = []
+    for case in CASES:
+        key = (case.mode, "ignore_index" in case.kwargs)
+        if spec.supports(case) and not case.extreme and key not in seen:
+            seen.add(key)
+            out.append(case)
+    return out
+
+
+def gradient_cases(spec: LossSpec) -> list[Case]:
+    """The finite-difference selection: :func:`first_cases` and the supported
+    :data:`GRADIENT_CASES`, in case-table order."""
+    chosen = {c.id for c in first_cases(spec)} | set(GRADIENT_CASES)
+    return [c for c in CASES if c.id in chosen and spec.supports(c) and not c.extreme]

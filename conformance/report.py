@@ -4,9 +4,16 @@ Prints, and writes to ``conformance/REPORT.md``, a matrix loss × backend of the
 maximum error against the float64 oracle over every case of the case table,
 then per loss the gradient agreement (torch autograd vs ``jax.grad`` vs
 central differences of the oracle), ``jax.jit`` / ``jax.vmap`` vs eager and
-``torch.compile`` graph breaks. A cell is ``FAIL`` when a check fails (its
-message follows the tables), ``skip`` with the reason when a backend is
-missing or cannot run that loss.
+``torch.compile`` graph breaks. Every cell is judged against a stated bound (the
+value tolerances ``suite.TOLERANCES``, the gradient/tracing bounds ``suite.BOUNDS``,
+the same the pytest suite uses; listed at the top of the report): a cell is
+``FAIL`` when a check raises or a measurement exceeds its bound, and each such
+check is listed under "Failures" and counted in the exit status. ``skip`` with the
+reason when a backend is missing or cannot run that loss.
+
+``--only TEXT`` limits the report to the losses whose name contains TEXT,
+``--backends numpy,torch`` to those backends (the gradient and tracing checks need
+torch and/or jax among them); ``--out`` writes elsewhere than ``conformance/REPORT.md``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import suite
-from conformance.cases import CASES, LOSSES, Case, LossSpec
+from conformance.cases import CASES, LOSSES, Case, LossSpec, first_cases, gradient_cases
 from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 
 REPORT = Path(__file__).with_name("REPORT.md")
@@ -66,63 +73,132 @@ def _value_cell(spec: LossSpec, backend: Backend | None, reason: str, dtype: str
     return f"{_fmt(worst)} ({count})"
 
 
-def _first_cases(spec: LossSpec) -> list[Case]:
-    seen: set[str] = set()
-    out = []
-    for case in CASES:
-        if spec.supports(case) and not case.extreme and case.mode not in seen:
-            seen.add(case.mode)
-            out.append(case)
-    return out
+def _gradient_cases(spec: LossSpec) -> list[Case]:
+    return gradient_cases(spec)
+
+
+def _trace_cases(spec: LossSpec) -> list[Case]:
+    return first_cases(spec)
+
+
+def _extreme_cases(spec: LossSpec) -> list[Case]:
+    return [c for c in CASES if c.extreme and spec.supports(c)]
+
+
+_GRADIENT_KEYS = ("torch_vs_fd", "jax_vs_fd", "torch_vs_jax")
+
+
+def _cell(worst: float | None, failed: bool) -> str:
+    if worst is None:
+        return "FAIL" if failed else "skip"
+    return f"FAIL ({_fmt(worst)})" if failed else _fmt(worst)
+
+
+def _measure(failures: Failures, label: str, check: Callable[[], dict[str, float]]
+             ) -> tuple[dict[str, float] | None, set[str]]:
+    """Run ``check``; return its measurements and the names beyond their bound (each
+    failing check is added to ``failures``; an exception fails every name)."""
+    measured = failures.run(label, check)
+    if measured is None:
+        return None, {"*"}
+    bad = suite.failures(measured)
+    if bad:
+        failures.items.append(f"{label}: " + "; ".join(bad.values()))
+    # a vacuous gradient (scale ~0) fails every comparison made with it
+    return measured, {"*" if name == "scale" else name for name in bad}
 
 
 def _trace_row(spec: LossSpec, failures: Failures, have_torch: bool,
                have_jax: bool) -> list[str]:
-    cases = _first_cases(spec)
-    grads: list[dict[str, float]] = []
-    jit = vmap = 0.0
-    breaks = 0
-    ok = {"grad": True, "jit": True, "compile": True}
-    for case in cases:
+    worst: dict[str, float] = {}
+    failed: set[str] = set()
+
+    def record(label: str, check: Callable[[], dict[str, float]], keys: tuple[str, ...]
+               ) -> None:
+        measured, bad = _measure(failures, label, check)
+        if "*" in bad:
+            failed.update(keys)
+        failed.update(bad - {"*"})
+        for key in keys:
+            if measured is not None and key in measured:
+                worst[key] = max(worst.get(key, 0.0), abs(float(measured[key])))
+
+    if have_torch and have_jax and spec.smooth_gradient:
+        for case in _gradient_cases(spec):
+            record(f"{spec.name} / {case.id} / gradients",
+                   lambda c=case: suite.gradients(spec, c), _GRADIENT_KEYS)
+    for case in _trace_cases(spec):
         label = f"{spec.name} / {case.id}"
-        if have_torch and have_jax and spec.smooth_gradient:
-            g = failures.run(label + " / gradients", lambda c=case: suite.gradients(spec, c))
-            if g is None:
-                ok["grad"] = False
-            else:
-                grads.append(g)
         if have_jax:
-            j = failures.run(label + " / jit", lambda c=case: (suite.jit_error(spec, c),
-                                                               suite.vmap_error(spec, c)))
-            if j is None:
-                ok["jit"] = False
-            else:
-                jit, vmap = max(jit, j[0]), max(vmap, j[1])
+            record(label + " / jit", lambda c=case: {"jit": suite.jit_error(spec, c),
+                                                     "vmap": suite.vmap_error(spec, c)},
+                   ("jit", "vmap"))
         if have_torch:
-            b = failures.run(label + " / compile", lambda c=case: suite.compile_check(spec, c))
-            if b is None:
-                ok["compile"] = False
-            else:
-                breaks += b[0]
-    extreme = [c for c in CASES if c.extreme and spec.supports(c)]
-    finite = all(
-        failures.run(f"{spec.name} / {c.id} / finite", lambda c=c: all(
-            suite.finite_gradients(spec, c).values())) for c in extreme) if extreme else None
+            record(label + " / compile", lambda c=case: dict(zip(
+                ("graph_breaks", "compile"), suite.compile_check(spec, c), strict=True)),
+                   ("graph_breaks", "compile"))
 
-    def worst(key: str) -> str:
-        if not spec.smooth_gradient:
-            return "n/d"
-        if not ok["grad"]:
-            return "FAIL"
-        return _fmt(max((g.get(key, 0.0) for g in grads), default=0.0)) if grads else "skip"
+    finite = "skip"
+    extreme = _extreme_cases(spec)
+    if have_torch and have_jax and extreme:
+        finite = "yes"
+        for case in extreme:
+            found = failures.run(f"{spec.name} / {case.id} / finite gradients",
+                                 lambda c=case: suite.finite_gradients(spec, c))
+            if found is None or not all(found.values()):
+                finite = "FAIL"
+                if found is not None:
+                    where = [name for name, ok in found.items() if not ok]
+                    failures.items.append(f"{spec.name} / {case.id} / finite gradients: "
+                                          f"non-finite on {where}")
 
-    return [
-        worst("torch_vs_fd"), worst("jax_vs_fd"), worst("torch_vs_jax"),
-        "skip" if finite is None else ("yes" if finite else "NO"),
-        (_fmt(jit) if ok["jit"] else "FAIL") if have_jax else "skip",
-        (_fmt(vmap) if ok["jit"] else "FAIL") if have_jax else "skip",
-        (str(breaks) if ok["compile"] else "FAIL") if have_torch else "skip",
+    def cell(key: str, available: bool) -> str:
+        if not available:
+            return "skip"
+        return _cell(worst.get(key), key in failed)
+
+    def compile_cell() -> str:
+        if not have_torch:
+            return "skip"
+        breaks, error = worst.get("graph_breaks"), worst.get("compile")
+        bad = bool({"graph_breaks", "compile"} & failed)
+        if breaks is None:
+            return "FAIL" if bad else "skip"
+        if not bad:
+            return str(int(breaks))
+        return f"FAIL ({int(breaks)} breaks, Δ {_fmt(error or 0.0)})"
+
+    grads = have_torch and have_jax
+    gradient_cells = ([cell(k, grads) for k in _GRADIENT_KEYS] if spec.smooth_gradient
+                      else ["n/d"] * 3)
+    return [*gradient_cells, finite, cell("jit", have_jax), cell("vmap", have_jax),
+            compile_cell()]
+
+
+def _tolerance_lines() -> list[str]:
+    """The bounds every cell is judged against (from conformance/suite.py)."""
+    lines = ["## Tolerances", "",
+             "A cell is `FAIL` when its check exceeds these bounds (or raises); "
+             "`conformance/suite.py` states them, the pytest suite uses the same.", "",
+             "| check | bound |", "|---|---|"]
+    for dtype, (rtol, atol) in suite.TOLERANCES.items():
+        lines.append(f"| value, {dtype} inputs, vs the oracle on the same rounded inputs "
+                     f"| abs(Δ) ≤ {atol:.0e} + {rtol:.0e}·abs(oracle) |")
+    for key, bound in suite.BOUNDS.items():
+        lines.append(f"| {bound.what} | "
+                     + ("none" if key == "graph_breaks" else f"abs(Δ) ≤ {bound}") + " |")
+    lines += [
+        f"| gradient scale (largest abs gradient component or directional "
+        f"derivative), every mode | ≥ {suite.MIN_GRADIENT_SCALE:.0e} |",
+        "| gradients on saturated inputs (logits ±1e4, probabilities exactly 0 and 1) "
+        "| finite (torch and jax) |",
+        "",
+        f"Finite differences: central, step {suite.FD_STEP:.0e}, along "
+        f"{suite.NUM_DIRECTIONS} random unit directions; `scale` is the largest "
+        "absolute gradient component or directional derivative of that check.",
+        "",
     ]
+    return lines
 
 
 def _versions() -> str:
@@ -136,11 +212,14 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def build_report(only: str | None = None) -> tuple[str, int]:
+def build_report(only: str | None = None,
+                 backends: list[str] | None = None) -> tuple[str, int]:
     warnings.simplefilter("ignore")
     start = time.time()
     failures = Failures()
-    loaded = {name: load_backend(name) for name in BACKEND_NAMES}
+    loaded = {name: load_backend(name) if backends is None or name in backends
+              else (None, f"{name}: not selected (--backends)") for name in BACKEND_NAMES}
+    # load_backend's reasons start with the backend's name
     specs = [s for s in LOSSES if only is None or only in s.name]
     lines = [
         "# segloss_xp conformance report",
@@ -152,6 +231,7 @@ def build_report(only: str | None = None) -> tuple[str, int]:
         f"{len(CASES)} cases ({', '.join(c.id for c in CASES)}); "
         "see `conformance/cases.py`.",
         "",
+        *_tolerance_lines(),
         "## Values: max abs error vs the float64 oracle (cases checked)",
         "",
         "float64 inputs on every backend. Also checked in each cell: result namespace, "
@@ -167,7 +247,7 @@ def build_report(only: str | None = None) -> tuple[str, int]:
         cells.append(_value_cell(spec, *loaded["jax"], "bfloat16", failures))
         lines.append(f"| {spec.name} | " + " | ".join(cells) + " |")
         print(f"values: {spec.name} done ({time.time() - start:.0f}s)", file=sys.stderr)
-    skipped = [f"{n}: {reason}" for n, (b, reason) in loaded.items() if b is None]
+    skipped = [reason for b, reason in loaded.values() if b is None]
     if skipped:
         lines += ["", "Skipped backends: " + "; ".join(skipped) + "."]
     have_torch, have_jax = loaded["torch"][0] is not None, loaded["jax"][0] is not None
@@ -175,15 +255,20 @@ def build_report(only: str | None = None) -> tuple[str, int]:
         "",
         "## Gradients and tracing",
         "",
-        "Max abs differences, float64, first case of each mode. `torch/jax vs FD`: the "
-        "autodiff gradient projected on 4 random unit directions vs central differences "
-        "of the oracle (step 1e-5). `torch vs jax`: full gradients. `finite @1e4`: torch "
-        "and JAX gradients finite on the saturated cases (perfect / random logits ±1e4, "
-        "empty masks). `jit`/`vmap`: `jax.jit` vs eager, `jax.vmap` vs per-slice calls. "
-        "`compile`: total `torch._dynamo.explain` graph breaks. `n/d`: piecewise loss, "
-        "finite differences not meaningful.",
+        "Max abs differences, float64. Gradients: the first case of each mode (with and "
+        "without ignore_index) and the cases of `GRADIENT_CASES` (one-hot, soft, 3-D, "
+        "channels-last, no channel axis, probabilities). `torch/jax vs FD`: the "
+        f"autodiff gradient projected on {suite.NUM_DIRECTIONS} random unit directions vs "
+        f"central differences of the oracle (step {suite.FD_STEP:.0e}). `torch vs jax`: "
+        "full gradients. `finite`: torch and JAX gradients finite on the saturated "
+        "cases (perfect / random logits ±1e4, empty masks, probabilities exactly 0 and "
+        "1). `jit`/`vmap`: `jax.jit` vs eager, `jax.vmap` vs per-slice calls, first "
+        "case of each mode. `compile breaks`: the most `torch._dynamo.explain` graph "
+        "breaks in one case. "
+        "`n/d`: piecewise loss, finite differences not meaningful. `FAIL (x)`: beyond "
+        "the bound of the Tolerances table, x the worst measurement.",
         "",
-        "| loss | torch vs FD | jax vs FD | torch vs jax | finite @1e4 | jit | vmap | "
+        "| loss | torch vs FD | jax vs FD | torch vs jax | finite | jit | vmap | "
         "compile breaks |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -200,12 +285,20 @@ def build_report(only: str | None = None) -> tuple[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="losses whose name contains this text")
+    parser.add_argument("--backends", help="comma-separated backends to run "
+                        f"(default: all of {', '.join(BACKEND_NAMES)})")
     parser.add_argument("--out", type=Path, default=REPORT, help="markdown output path")
     args = parser.parse_args(argv)
-    text, failed = build_report(args.only)
+    backends = None
+    if args.backends:
+        backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+        unknown = sorted(set(backends) - set(BACKEND_NAMES))
+        if unknown:
+            parser.error(f"unknown backend(s) {unknown}; expected names from {BACKEND_NAMES}")
+    text, failed = build_report(args.only, backends)
     print(text)
     args.out.write_text(text)
-    print(f"written to {args.out}", file=sys.stderr)
+    print(f"written to {args.out}; {failed} failure(s)", file=sys.stderr)
     return 1 if failed else 0
 
 
