@@ -31,11 +31,15 @@ y_true : array
     "mode": """\
 mode : {"multiclass", "binary", "multilabel"}
     ``"multiclass"``: softmax over the class axis; ``"binary"`` (one channel) and
-    ``"multilabel"`` (one independent channel per class): elementwise sigmoid.""",
+    ``"multilabel"`` (one independent channel per class): elementwise sigmoid. A binary
+    ``(N, K, *spatial)`` target that is exactly one-hot over axis 1 is refused as a
+    channel mix-up; give such a volume its channel axis, ``(N, 1, K, *spatial)``.""",
     "mode_sigmoid": """\
 mode : {"binary", "multilabel"}
     Elementwise sigmoid: one channel (``"binary"``) or one independent channel per
-    class (``"multilabel"``). ``"multiclass"`` raises ``ValueError``.""",
+    class (``"multilabel"``). ``"multiclass"`` raises ``ValueError``. A binary
+    ``(N, K, *spatial)`` target that is exactly one-hot over axis 1 is refused as a
+    channel mix-up; give such a volume its channel axis, ``(N, 1, K, *spatial)``.""",
     "mode_softmax": """\
 mode : {"multiclass"}
     Softmax over the class axis; other modes raise ``ValueError``.""",

@@ -303,7 +303,7 @@ def _dense_target(raw: Array, *, mode: str, dtype: Any, ignore_index: int | None
             mask = xp.sum(target, axis=1, keepdims=True) != 0
         target = xp.where(mask, target, xp.zeros_like(target))
     if mode == "multiclass":
-        _values.check_class_sums(target, mask, checks, axis=axis)
+        _values.check_class_sums(target, mask, checks, axis=axis, given_dtype=raw.dtype)
     return target, mask
 
 

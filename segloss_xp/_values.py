@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 from ._dispatch import lazy_assert
 from ._namespace import Array, Namespace, is_concrete
@@ -130,13 +131,18 @@ def check_unit_interval(name: str, x: Array, checks: ValueChecks, *, what: str,
 
 
 def check_class_sums(target: Array, mask: Array | None, checks: ValueChecks, *,
-                     axis: int) -> None:
-    """One-hot/soft targets ``(N, C, S)`` sum to 1 over the classes at every counted pixel."""
+                     axis: int, given_dtype: Any) -> None:
+    """One-hot/soft targets ``(N, C, S)`` sum to 1 over the classes at every counted pixel.
+
+    The tolerance follows the dtype the targets were given in (``given_dtype``): soft
+    labels rounded to bfloat16 (eps 2⁻⁷) sum to 1 only within a few eps.
+    """
     if not checks.active:
         return
     xp = checks.xp
     sums = xp.sum(target, axis=1, keepdims=True)
-    tolerance = 1e-3 + target.shape[1] * float(xp.finfo(target.dtype).eps)
+    eps_dtype = given_dtype if xp.isdtype(given_dtype, "real floating") else target.dtype
+    tolerance = 1e-3 + target.shape[1] * float(xp.finfo(eps_dtype).eps)
     wrong = xp.abs(sums - 1) > tolerance
     if mask is not None:
         wrong = wrong & mask

@@ -427,8 +427,8 @@ def generalized_dice_loss(
     Returns
     -------
     array
-        Scalar, or ``(N,)`` for ``reduction="none"``; float32 (float64 for float64
-        input), in the input's namespace and device.
+        Scalar, or ``(N,)`` for ``reduction="none"`` (0-d with ``batch=True``); float32
+        (float64 for float64 input), in the input's namespace and device.
 
     References
     ----------
@@ -527,7 +527,9 @@ def exp_log_loss(
     w_dice, w_ce : float
         Weights of the two terms (paper: 0.8 and 0.2).
     smooth : float
-        Pseudocount added to numerator and denominator of each Dice (paper: ε = 1).
+        Pseudocount added to numerator and denominator of each Dice (paper: ε = 1);
+        must be > 0 (with 0 a class predicted but absent from the target has Dice 0
+        and ``−ln 0 = ∞``).
     reduction : {"mean", "sum"}
         ``"mean"``: the means above; ``"sum"``: ``w_dice·Σ_{n,c} + w_ce·Σ_x`` (sums of
         each term's entries). ``"none"`` is not supported: the two terms have
@@ -572,10 +574,12 @@ def exp_log_loss(
                        alternative="for one foreground channel use two channels "
                        "(background, foreground) with mode='multiclass'")
     _checks.check_bool("include_background", include_background)
-    gamma_dice, gamma_ce, w_dice, w_ce, smooth = (
+    gamma_dice, gamma_ce, w_dice, w_ce = (
         _checks.check_nonnegative(name, value) for name, value in (
             ("gamma_dice", gamma_dice), ("gamma_ce", gamma_ce), ("w_dice", w_dice),
-            ("w_ce", w_ce), ("smooth", smooth)))
+            ("w_ce", w_ce)))
+    # smooth = 0 would give −ln 0 = inf for a class predicted but absent from the target
+    smooth = _checks.check_positive("smooth", smooth)
     xp = prepared.xp
 
     # Dice term: (−ln Dice)^γ per image and class

@@ -36,8 +36,8 @@ Properties, one test each:
 * float16/bfloat16 512×512 inputs accumulate in float32: a float32 result within 1e-3
   (relative) of float64 on the same rounded inputs.
 
-Known library bugs are pinned by strict-xfail properties at the end of the file (see
-"Known library bugs" below); the general properties draw around them.
+The library bugs the fuzzing found are fixed; properties at the end of the file ("found
+bugs") keep them fixed.
 
 ``derandomize=True``: the examples are the same on every run (CI is reproducible).
 """
@@ -58,6 +58,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import segloss_xp as sx
 from conformance import helpers
 from conformance.helpers import modes, one_hot, softmax, takes
 from segloss_xp._capabilities import CAPABILITIES
@@ -70,17 +71,9 @@ ZERO_AT_OPTIMUM = sorted(helpers.losses("region"))  # exp_log_loss too: −ln 1 
 MODES = ("multiclass", "binary", "multilabel")
 # targets must be 0/1 (apart from ignore_index): "values in {0, 1}" (lovasz_hinge_loss)
 HARD_TARGETS = {"lovasz_hinge_loss"}
-# Known library bugs, each pinned by its own strict-xfail property at the end of this
-# file; the general properties draw around them so that they keep checking the rest.
-# 1. exp_log_loss(..., smooth=0.0) is inf (NaN gradient) when a class absent from the
-#    target is predicted: its Dice is 0 and −ln 0 = inf (smooth=0 is accepted silently)
+# exp_log_loss refuses smooth=0 (−ln 0 = inf for a predicted but absent class): the
+# general draws give it a positive smooth, test_smooth_0_is_refused checks the error
 SMOOTH_0_IS_INF = {"exp_log_loss"}
-# 2. generalized_dice_loss(..., batch=True, reduction="none") is 0-d, documented (1,)
-# 3. bfloat16 soft multiclass targets fail the sum-to-1 check: its tolerance
-#    1e-3 + C·eps is taken in the float32 compute dtype, not in the target's bfloat16, so
-#    bfloat16-rounded soft labels (1/3 -> 0.33398, sum 1.00195) raise ValueError (NaN
-#    under jax.jit); the general properties pass soft targets next to bfloat16
-#    predictions as float32
 # "jax-jit": the jax backend with the function jitted (conformance/jit.py)
 BACKENDS = ("numpy", "strict", "strict-dev1", "torch", "jax", "jax-jit", "dask")
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -93,7 +86,7 @@ LARGE_SIZE = 512
 def fuzz(max_examples: int, *, shrink: bool = True) -> Callable[[Any], Any]:
     """Reproducible settings: the same examples on every run, no example database.
 
-    ``shrink=False`` for the pinned known bugs (xfail): their failure needs no shrinking.
+    ``shrink=False`` for the found-bug properties: their failure needs no shrinking.
     """
     phases = list(Phase) if shrink else [Phase.explicit, Phase.reuse, Phase.generate]
     return settings(max_examples=max_examples, deadline=None, derandomize=True,
@@ -308,7 +301,7 @@ def problems(draw: st.DrawFn, names: list[str], *, invalid: bool = False,
     if takes(fn, "class_weights") and draw(st.booleans(), label="use class_weights"):
         kw["class_weights"] = draw(st.lists(_floats(0, 2), min_size=c, max_size=c))
     if takes(fn, "smooth"):
-        smooths = [1e-5, 1.0] if name in SMOOTH_0_IS_INF else [1e-5, 0.0, 1.0]  # bug 1
+        smooths = [1e-5, 1.0] if name in SMOOTH_0_IS_INF else [1e-5, 0.0, 1.0]
         kw["smooth"] = draw(st.sampled_from(smooths), label="smooth")
     for flag in ("batch", "squared", "per_image"):
         if takes(fn, flag):
@@ -367,7 +360,7 @@ def result_shape(p: Problem) -> tuple[int, ...] | None:
         rows = p.n if p.get("per_image") else 1
         return (rows,) if p.mode in ("multiclass", "binary") else (rows, p.c)
     if p.name == "generalized_dice_loss":
-        return None if p.get("batch") else (p.n,)  # (1,) with batch: bug 2
+        return () if p.get("batch") else (p.n,)  # one ratio with batch
     if family == "region":
         kept = p.c - (p.mode != "binary" and not p.get("include_background"))
         return (kept,) if p.get("batch") else (p.n, kept)
@@ -384,11 +377,10 @@ def rows_are_images(p: Problem) -> bool:
 
 
 def to_backend(backend: Backend, p: Problem, dtype: str) -> tuple[Any, Any]:
-    """``y_pred`` in ``dtype``; a float ``y_true`` in ``dtype`` too (multiclass targets
-    next to bfloat16: float32, bug 3), others unchanged."""
+    """``y_pred`` in ``dtype``; a float ``y_true`` in ``dtype`` too, others unchanged."""
     y_dtype = None
     if np.issubdtype(p.y_true.dtype, np.floating):
-        y_dtype = "float32" if dtype == "bfloat16" and p.mode == "multiclass" else dtype
+        y_dtype = dtype
     return backend.asarray(p.y_pred, dtype), backend.asarray(p.y_true, y_dtype)
 
 
@@ -426,7 +418,10 @@ def test_contract(name: str, data: st.DataObject) -> None:
             return
         out = p.call(fn, x, y)
     x64, y64 = as_float64(backend, x), as_float64(backend, y)
-    want = np.asarray(p.call(y_pred=x64, y_true=y64), dtype=np.float64)
+    # the reference on exactly the rounded values: soft labels rounded to bfloat16 sum to 1
+    # only within bfloat16's eps, which float64's stricter sum check would refuse
+    with sx.options(validate=False):
+        want = np.asarray(p.call(y_pred=x64, y_true=y64), dtype=np.float64)
     shape = result_shape(p)
     if shape is not None:
         assert want.shape == shape, f"result shape {want.shape}, documented {shape}"
@@ -607,40 +602,28 @@ def test_half_precision_accumulates_in_float32(name: str, label: str, dtype: str
     assert_matches(out, want, backend, dtype="float32", rtol=1e-3, ref=x)
 
 
-# ----------------------------------------------------------------------------- known bugs
+# ----------------------------------------------------------------------------- found bugs
+# (fixed in the library; these properties keep them fixed)
 
 
-BUG_1 = ("library bug 1: exp_log_loss(..., smooth=0.0) is inf when a class absent from the "
-         "target is predicted (−ln Dice = −ln 0), instead of finite or a ValueError; e.g. "
-         "exp_log_loss(np.zeros((1, 2, 1)), np.array([[0]]), smooth=0.0)")
-BUG_2 = ("library bug 2: generalized_dice_loss(..., batch=True, reduction='none') returns a "
-         "0-d array; its docstring says (1,)")
-BUG_3 = ("library bug 3: bfloat16 soft multiclass targets fail the sum-to-1 check (tolerance "
-         "from float32's eps, not bfloat16's): dice_loss(torch.zeros(1, 3, 1, "
-         "dtype=torch.bfloat16), torch.full((1, 3, 1), 1/3).bfloat16()) raises ValueError "
-         "(sum 1 ± 0.00195)")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUG_1)
 @pytest.mark.parametrize("name", sorted(SMOOTH_0_IS_INF))
 @fuzz(max_examples=10, shrink=False)
 @given(data=st.data())
-def test_smooth_0_is_finite(name: str, data: st.DataObject) -> None:
-    """``smooth=0`` (accepted by the signature) gives a finite loss."""
+def test_smooth_0_is_refused(name: str, data: st.DataObject) -> None:
+    """``smooth=0`` would give ``−ln 0 = inf`` for an absent class: a ValueError instead."""
     p = data.draw(problems([name]), label="problem")
     p.kwargs["smooth"] = 0.0
-    out = np.asarray(p.call(), dtype=np.float64)
-    assert np.isfinite(out).all(), out
+    with pytest.raises(ValueError, match="`smooth` must be > 0"):
+        p.call()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUG_2)
 @fuzz(max_examples=5, shrink=False)
 @given(data=st.data())
 def test_generalized_dice_batch_none_shape(data: st.DataObject) -> None:
-    """``reduction="none"`` with ``batch=True`` has the documented shape ``(1,)``."""
+    """``reduction="none"`` with ``batch=True`` is one ratio: a 0-d array."""
     p = data.draw(problems(["generalized_dice_loss"]), label="problem")
     p.kwargs.update(batch=True, reduction="none")
-    assert np.shape(p.call()) == (1,)
+    assert np.shape(p.call()) == ()
 
 
 MULTICLASS = [n for n in NAMES if "multiclass" in modes(LOSSES[n])]
@@ -656,7 +639,6 @@ def soft_multiclass(draw: st.DrawFn) -> tuple[str, np.ndarray, np.ndarray]:
     return name, x, y
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=BUG_3)
 @pytest.mark.parametrize("label", ["torch", "jax"])
 @fuzz(max_examples=10, shrink=False)
 @given(case=soft_multiclass())
