@@ -18,6 +18,10 @@ __all__ = ["DOCS", "docfiller", "fill"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_BINARY_ONE_HOT = (
+    "\n    A binary ``(N, K, *spatial)`` target that is exactly one-hot over axis 1 is refused"
+    "\n    as a channel mix-up; give such a volume its channel axis, ``(N, 1, K, *spatial)``.")
+
 DOCS: dict[str, str] = {
     "y_pred": """\
 y_pred : array
@@ -31,15 +35,12 @@ y_true : array
     "mode": """\
 mode : {"multiclass", "binary", "multilabel"}
     ``"multiclass"``: softmax over the class axis; ``"binary"`` (one channel) and
-    ``"multilabel"`` (one independent channel per class): elementwise sigmoid. A binary
-    ``(N, K, *spatial)`` target that is exactly one-hot over axis 1 is refused as a
-    channel mix-up; give such a volume its channel axis, ``(N, 1, K, *spatial)``.""",
+    ``"multilabel"`` (one independent channel per class): elementwise sigmoid.""" +
+    _BINARY_ONE_HOT,
     "mode_sigmoid": """\
 mode : {"binary", "multilabel"}
     Elementwise sigmoid: one channel (``"binary"``) or one independent channel per
-    class (``"multilabel"``). ``"multiclass"`` raises ``ValueError``. A binary
-    ``(N, K, *spatial)`` target that is exactly one-hot over axis 1 is refused as a
-    channel mix-up; give such a volume its channel axis, ``(N, 1, K, *spatial)``.""",
+    class (``"multilabel"``). ``"multiclass"`` raises ``ValueError``.""" + _BINARY_ONE_HOT,
     "mode_softmax": """\
 mode : {"multiclass"}
     Softmax over the class axis; other modes raise ``ValueError``.""",

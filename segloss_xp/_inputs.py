@@ -362,14 +362,13 @@ def check_inputs(y_pred: Array, y_true: Array, *, loss: Callable[..., Any] | Non
     elif not is_concrete(y_pred, y_true):
         raise TypeError("check_inputs reads values: call it on concrete arrays, outside "
                         "jax.jit / jax.vmap / torch.compile")
+    if loss is None:
+        unknown = sorted(set(loss_kwargs) - set(_SHARED))
+        if unknown:
+            raise TypeError(f"check_inputs without `loss` takes the shared keywords "
+                            f"{_SHARED}; pass loss=<your loss> to check {unknown}")
+        from .region import soft_confusion  # the statistics: the shared keywords and defaults
+
+        loss = soft_confusion
     with options(validate=True):
-        if loss is not None:
-            loss(y_pred, y_true, **loss_kwargs)
-        else:
-            unknown = sorted(set(loss_kwargs) - set(_SHARED))
-            if unknown:
-                raise TypeError(f"check_inputs without `loss` takes the shared keywords "
-                                f"{_SHARED}; pass loss=<your loss> to check {unknown}")
-            shared = {"mode": "multiclass", "from_logits": True, "class_axis": 1,
-                      "ignore_index": None, **loss_kwargs}
-            prepare(y_pred, y_true, reduction="mean", caller="check_inputs", **shared)
+        loss(y_pred, y_true, **loss_kwargs)

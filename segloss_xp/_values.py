@@ -71,19 +71,31 @@ def check_prediction(y_pred: Array, checks: ValueChecks, *, from_logits: bool,
         return
     xp = checks.xp
     high, low = xp.max(y_pred), xp.min(y_pred)
-    checks.require(~(xp.isfinite(high) & xp.isfinite(low)),
-                   "`y_pred` contains non-finite values (nan or inf); disable with "
-                   "segloss_xp.options(validate=False) at your own risk")
-    if not from_logits:
-        checks.require((low < 0) | (high > 1),
-                       "`y_pred` must hold probabilities (from_logits=False) in [0, 1]",
-                       lambda: f"; found {float(low) if float(low) < 0 else float(high)!r}")
-    elif class_sums is not None and checks.eager and bool((low >= 0) & (high <= 1)):
-        if bool(xp.all(xp.abs(class_sums() - 1) < 1e-3)):
-            warnings.warn(
-                "`y_pred` looks like probabilities (values in [0, 1] summing to 1 over the "
-                "class axis) but from_logits=True applies a softmax to them again; pass "
-                "from_logits=False", UserWarning, stacklevel=4)
+    finite = xp.isfinite(high) & xp.isfinite(low)
+    in_unit = (low >= 0) & (high <= 1)
+    if checks.traced:
+        checks.require(~finite, _NON_FINITE)
+        if not from_logits:
+            checks.require(~in_unit, _NOT_PROBABILITIES)
+        return
+    # eager: both facts in one host sync (2: non-finite, 1: every value in [0, 1])
+    state = int(xp.astype(~finite, xp.int32) * 2 + xp.astype(in_unit, xp.int32))
+    if state >= 2:
+        raise ValueError(_NON_FINITE)
+    if not from_logits and state == 0:
+        found = float(low) if float(low) < 0 else float(high)
+        raise ValueError(f"{_NOT_PROBABILITIES}; found {found!r}")
+    if from_logits and state == 1 and class_sums is not None and bool(
+            xp.all(xp.abs(class_sums() - 1) < 1e-3)):
+        warnings.warn(
+            "`y_pred` looks like probabilities (values in [0, 1] summing to 1 over the "
+            "class axis) but from_logits=True applies a softmax to them again; pass "
+            "from_logits=False", UserWarning, stacklevel=4)
+
+
+_NON_FINITE = ("`y_pred` contains non-finite values (nan or inf); disable with "
+               "segloss_xp.options(validate=False) at your own risk")
+_NOT_PROBABILITIES = "`y_pred` must hold probabilities (from_logits=False) in [0, 1]"
 
 
 def check_labels(labels: Array, num_classes: int, ignore_index: int | None,
@@ -165,8 +177,9 @@ def check_not_one_hot(y_true: Array, checks: ValueChecks) -> None:
     if not checks.active:
         return
     xp = checks.xp
-    hard = xp.all((y_true == 0) | (y_true == 1))
-    one_hot = hard & xp.all(xp.sum(xp.astype(y_true, xp.float32), axis=1) == 1)
+    values = xp.astype(y_true, xp.float32)  # bool targets too (no int comparison of bools)
+    hard = xp.all((values == 0) | (values == 1))
+    one_hot = hard & xp.all(xp.sum(values, axis=1) == 1)
     checks.require(one_hot, f"`y_true` of shape {tuple(y_true.shape)} is a one-hot over axis 1 "
                    f"({y_true.shape[1]} channels), but mode='binary' reads that axis as space; "
                    "use mode='multilabel' (a sigmoid per channel) or mode='multiclass'")

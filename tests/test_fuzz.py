@@ -96,6 +96,14 @@ def fuzz(max_examples: int, *, shrink: bool = True) -> Callable[[Any], Any]:
                                            HealthCheck.filter_too_much])
 
 
+def per_loss(max_examples: int) -> Callable[[Any], Any]:
+    """A property over every loss: parametrized by ``name``, drawing ``data``."""
+    def wrap(test: Any) -> Any:
+        return pytest.mark.parametrize("name", NAMES)(
+            fuzz(max_examples)(given(data=st.data())(test)))
+    return wrap
+
+
 # ----------------------------------------------------------------------------- backends
 
 
@@ -392,9 +400,7 @@ def as_float64(backend: Backend, a: Any) -> np.ndarray:
 # ----------------------------------------------------------------------------- properties
 
 
-@pytest.mark.parametrize("name", NAMES)
-@fuzz(max_examples=12)
-@given(data=st.data())
+@per_loss(12)
 def test_contract(name: str, data: st.DataObject) -> None:
     """A finite result of the documented shape, dtype, namespace and device (and values:
     float64 NumPy on the same rounded inputs), or the documented error."""
@@ -454,9 +460,7 @@ def _bounds(p: Problem, weights: float) -> tuple[float | None, float | None]:
     return 0.0, (upper if reduction != "sum" else None)
 
 
-@pytest.mark.parametrize("name", NAMES)
-@fuzz(max_examples=20)
-@given(data=st.data())
+@per_loss(20)
 def test_range(name: str, data: st.DataObject) -> None:
     """Every loss within its documented range (float64 NumPy)."""
     p = data.draw(problems([name]), label="problem")
@@ -524,9 +528,7 @@ def test_zero_at_perfect_prediction(name: str, data: st.DataObject) -> None:
     assert np.abs(out).max(initial=0.0) <= 1e-6, out
 
 
-@pytest.mark.parametrize("name", NAMES)
-@fuzz(max_examples=15)
-@given(data=st.data())
+@per_loss(15)
 def test_batch_permutation(name: str, data: st.DataObject) -> None:
     """Permuting the images permutes the ``"none"`` rows and leaves mean/sum unchanged."""
     p = data.draw(problems([name]), label="problem")
@@ -539,23 +541,28 @@ def test_batch_permutation(name: str, data: st.DataObject) -> None:
     np.testing.assert_allclose(permuted, out, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("label", [b for b in BACKENDS if b not in ("numpy", "jax-jit")])
 @pytest.mark.parametrize("name", NAMES)
+def test_same_on_every_backend(name: str, label: str) -> None:
+    """Float64 draws on ``label`` equal float64 NumPy to 1e-10 (a missing backend, or one
+    the function declares unsupported, is SKIPPED with the reason)."""
+    backend = _backend(label)
+    if backend is None:
+        pytest.skip(f"{label} is not installed")
+    if declared_unsupported(name, label):
+        pytest.skip(f"{name} on {label}: {getattr(CAPABILITIES[name], label)}")
+    _same_as_numpy(name, backend)
+
+
 @fuzz(max_examples=5)
 @given(data=st.data())
-def test_same_on_every_backend(name: str, data: st.DataObject) -> None:
-    """One float64 draw, every installed backend (but a declared-unsupported one), 1e-10."""
+def _same_as_numpy(name: str, backend: Backend, data: st.DataObject) -> None:
     p = data.draw(problems([name]), label="problem")
     want = np.asarray(p.call(), dtype=np.float64)
-    for label in available(exclude=("numpy", "jax-jit")):
-        if declared_unsupported(name, label):
-            continue  # a declared limitation, not a failure
-        backend = _backend(label)
-        assert backend is not None
-        with activated(backend):
-            x, y = to_backend(backend, p, "float64")
-            out = p.call(y_pred=x, y_true=y)
-            assert_matches(out, want, backend, dtype="float64", rtol=1e-10, atol=1e-10,
-                           ref=x)
+    with activated(backend):
+        x, y = to_backend(backend, p, "float64")
+        out = p.call(y_pred=x, y_true=y)
+        assert_matches(out, want, backend, dtype="float64", rtol=1e-10, atol=1e-10, ref=x)
 
 
 @st.composite
