@@ -57,6 +57,7 @@ __all__ = [
     "check_number",
     "check_positive",
     "check_pred_dtype",
+    "check_spacing",
     "check_unit",
     "class_vector",
     "should_check_values",
@@ -210,3 +211,28 @@ def check_ignore_index(ignore_index: object, *, mode: str) -> None:
 def should_check_values(*arrays: Array) -> bool:
     """Value checks run when enabled and every array is concrete (not traced/lazy)."""
     return is_concrete(*arrays) and get_option("validate")
+
+
+def check_spacing(spacing: object, ndim: int) -> tuple[float, ...]:
+    """``spacing`` (None, one number, or one number per spatial axis) -> ``ndim`` floats > 0.
+
+    Shared by every function with a ``spacing`` keyword (distances, metrics, losses).
+    """
+    if spacing is None:
+        return (1.0,) * ndim
+    if isinstance(spacing, int | float) and not isinstance(spacing, bool):
+        values: tuple[object, ...] = (spacing,) * ndim
+    elif isinstance(spacing, Sequence) and not isinstance(spacing, str | bytes):
+        values = tuple(spacing)
+    else:
+        raise TypeError(f"`spacing` must be None, a number or a sequence of numbers (one per "
+                        f"spatial axis), got {type(spacing).__name__} {spacing!r}")
+    if len(values) != ndim:
+        raise ValueError(f"`spacing` must have one entry per spatial axis: expected {ndim}, "
+                         f"got {len(values)} ({spacing!r})")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"`spacing` entries must be real numbers, got {spacing!r}")
+    out = tuple(float(v) for v in values)  # type: ignore[arg-type]
+    if not all(math.isfinite(v) and v > 0 for v in out):
+        raise ValueError(f"`spacing` entries must be finite and > 0, got {spacing!r}")
+    return out

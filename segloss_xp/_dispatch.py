@@ -14,14 +14,17 @@ warns on every cached call it traces through).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 from collections.abc import Callable
 
 from . import _math
 from ._namespace import Array, Namespace, library
+from ._namespace import device as _device
 
-__all__ = ["cumulative_sum", "lazy_assert", "log_sigmoid", "log_softmax", "native", "sigmoid",
-           "softmax"]
+__all__ = ["cumulative_sum", "label_counts", "label_sums", "lazy_assert", "log_sigmoid",
+           "log_softmax", "native", "scatter_labels", "sigmoid", "softmax", "take_labels"]
 
 Kernel = Callable[..., Array]
 
@@ -37,7 +40,30 @@ def _torch_kernels() -> dict[str, Kernel]:
         # array_api_compat's cumulative_sum looks the namespace up again through a
         # functools cache, which torch.compile warns about
         "cumulative_sum": lambda x, *, axis: torch.cumsum(x, dim=axis),
+        # integer labels as a gather / scatter-add / bincount: no (N, C, S) compare or
+        # `where` temporary (each a full pass; `where` was the costliest op of dice_loss)
+        "take_labels": lambda x, labels: (
+            torch.gather(x, 1, _long(labels)) if x.ndim == 2
+            else torch.gather(x, 1, _long(labels)[:, None, :])[:, 0, :]),
+        "label_sums": lambda values, labels, *, num_classes: values.new_zeros(
+            (values.shape[0], num_classes)).scatter_add_(1, _long(labels), values),
+        "label_counts": _torch_label_counts,
+        "scatter_labels": lambda base, labels, values: base.scatter_add_(
+            1, _long(labels)[:, None, :], values[:, None, :]),
     }
+
+
+def _long(labels: Array) -> Array:
+    torch = sys.modules["torch"]
+    return labels if labels.dtype == torch.int64 else labels.to(torch.int64)
+
+
+def _torch_label_counts(labels: Array, *, num_classes: int, like: Array) -> Array:
+    torch = sys.modules["torch"]
+    n = labels.shape[0]
+    offsets = torch.arange(n, device=labels.device)[:, None] * num_classes
+    counts = torch.bincount((_long(labels) + offsets).reshape(-1), minlength=n * num_classes)
+    return counts.reshape(n, num_classes).to(like.dtype)
 
 
 def _jax_kernels() -> dict[str, Kernel]:
@@ -50,9 +76,34 @@ def _jax_kernels() -> dict[str, Kernel]:
     }
 
 
+def _ndimage_edt(ndimage: str, array: str) -> Kernel:
+    """``ndimage.distance_transform_edt`` per image (the axes not in ``axes`` are a batch)."""
+    def edt(mask: Array, *, sampling: tuple[float, ...], axes: tuple[int, ...]) -> Array:
+        module, xp = importlib.import_module(ndimage), importlib.import_module(array)
+        spatial = tuple(range(mask.ndim - len(axes), mask.ndim))
+        moved = xp.moveaxis(mask, axes, spatial)
+        images = xp.reshape(moved, (-1, *moved.shape[len(moved.shape) - len(axes):]))
+        out = xp.stack([module.distance_transform_edt(image, sampling=sampling)
+                        for image in images])
+        return xp.moveaxis(xp.reshape(out, moved.shape), spatial, axes)
+    return edt
+
+
+def _numpy_kernels() -> dict[str, Kernel]:
+    return {"distance_transform_edt": _ndimage_edt("scipy.ndimage", "numpy")}
+
+
+def _cupy_kernels() -> dict[str, Kernel]:
+    if importlib.util.find_spec("cupyx") is None:
+        return {}
+    return {"distance_transform_edt": _ndimage_edt("cupyx.scipy.ndimage", "cupy")}
+
+
 _LOADERS: dict[str, Callable[[], dict[str, Kernel]]] = {
     "torch": _torch_kernels,
     "jax": _jax_kernels,
+    "numpy": _numpy_kernels,
+    "cupy": _cupy_kernels,
 }
 _KERNELS: dict[str, dict[str, Kernel]] = {}
 
@@ -94,6 +145,57 @@ def cumulative_sum(x: Array, *, axis: int, xp: Namespace) -> Array:
     """Inclusive cumulative sum along ``axis``."""
     kernel = native("cumulative_sum", xp=xp)
     return kernel(x, axis=axis) if kernel else xp.cumulative_sum(x, axis=axis)
+
+
+def take_labels(x: Array, labels: Array, *, xp: Namespace) -> Array:
+    """``x[n, labels[n, s], s]`` (``x[n, labels[n, s]]`` for a 2-D ``x``): ``(N, S)``.
+
+    ``x`` is ``(N, C, S)`` or ``(N, C)``, labels ``(N, S)`` in ``[0, C)``.
+    """
+    kernel = native("take_labels", xp=xp)
+    if kernel:
+        return kernel(x, labels)
+    if x.ndim == 2:
+        x = xp.broadcast_to(x[:, :, None], (*x.shape, labels.shape[1]))
+    if hasattr(xp, "take_along_axis"):  # 2024.12; not in dask's namespace
+        return xp.take_along_axis(x, labels[:, None, :], axis=1)[:, 0, :]
+    return xp.sum(xp.where(_hits(labels, x.shape[1], xp=xp), x, 0.0), axis=1)
+
+
+def label_sums(values: Array, labels: Array, *, num_classes: int, xp: Namespace) -> Array:
+    """``Σ_s values[n, s]·[labels[n, s] == c]`` ``(N, C)``: per-class sums of ``(N, S)`` values."""
+    kernel = native("label_sums", xp=xp)
+    if kernel:
+        return kernel(values, labels, num_classes=num_classes)
+    hits = _hits(labels, num_classes, xp=xp)
+    return xp.sum(xp.where(hits, values[:, None, :], 0.0), axis=2)
+
+
+def label_counts(labels: Array, *, num_classes: int, like: Array, xp: Namespace) -> Array:
+    """How often each class occurs per image, ``(N, C)`` in ``like``'s dtype."""
+    kernel = native("label_counts", xp=xp)
+    if kernel:
+        return kernel(labels, num_classes=num_classes, like=like)
+    counts = xp.count_nonzero(_hits(labels, num_classes, xp=xp), axis=2)
+    return xp.astype(counts, like.dtype)
+
+
+def scatter_labels(base: Array, labels: Array, values: Array, *, xp: Namespace) -> Array:
+    """``base`` ``(N, C, S)`` plus ``values`` ``(N, S)`` at each element's label class.
+
+    May update ``base`` in place: pass a fresh temporary only.
+    """
+    kernel = native("scatter_labels", xp=xp)
+    if kernel:
+        return kernel(base, labels, values)
+    hits = _hits(labels, base.shape[1], xp=xp)
+    return base + xp.where(hits, values[:, None, :], 0.0)
+
+
+def _hits(labels: Array, num_classes: int, *, xp: Namespace) -> Array:
+    """Bool ``(N, C, S)``: ``labels (N, S) == c``."""
+    ids = xp.arange(num_classes, dtype=labels.dtype, device=_device(labels))
+    return labels[:, None, :] == xp.reshape(ids, (1, num_classes, 1))
 
 
 def _dask_assert(flag: Array, message: str) -> Array:

@@ -118,6 +118,11 @@ Returns
 array
     Scalar, float32 for half/single precision and float64 for float64 inputs, in the
     input's namespace and device.""",
+    "spacing": """\
+spacing : float or sequence of float, optional
+    Physical size of an element along each spatial axis (one number for all axes, or
+    one per spatial axis, in axis order; each finite and > 0); ``None`` means 1. The
+    ``sampling`` of ``scipy.ndimage`` and the ``spacing`` of MONAI.""",
     "raises": """\
 Raises
 ------

@@ -107,7 +107,7 @@ def _extreme(x: Array, *, high: bool, xp: Namespace) -> float | bool:
         return high
     if xp.isdtype(x.dtype, "integral"):
         info = xp.iinfo(x.dtype)
-        return info.max if high else info.min
+        return int(info.max) if high else int(info.min)
     return float("inf") if high else -float("inf")
 
 
