@@ -24,7 +24,8 @@ from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
 __all__ = ["cumulative_sum", "label_counts", "label_sums", "lazy_assert", "log_sigmoid",
-           "log_softmax", "native", "scatter_labels", "sigmoid", "softmax", "take_labels"]
+           "log_softmax", "native", "scatter_labels", "sigmoid", "softmax", "stop_gradient",
+           "take_labels"]
 
 Kernel = Callable[..., Array]
 
@@ -50,6 +51,7 @@ def _torch_kernels() -> dict[str, Kernel]:
         "label_counts": _torch_label_counts,
         "scatter_labels": lambda base, labels, values: base.scatter_add_(
             1, _long(labels)[:, None, :], values[:, None, :]),
+        "stop_gradient": lambda x: x.detach(),
     }
 
 
@@ -73,6 +75,7 @@ def _jax_kernels() -> dict[str, Kernel]:
         "log_softmax": lambda x, *, axis: nn.log_softmax(x, axis=axis),
         "sigmoid": nn.sigmoid,
         "log_sigmoid": nn.log_sigmoid,
+        "stop_gradient": sys.modules["jax"].lax.stop_gradient,
     }
 
 
@@ -139,6 +142,12 @@ def log_sigmoid(x: Array, *, xp: Namespace) -> Array:
     """``log σ(x)``, elementwise, exact in both tails."""
     kernel = native("log_sigmoid", xp=xp)
     return kernel(x) if kernel else _math.generic_log_sigmoid(x, xp=xp)
+
+
+def stop_gradient(x: Array, *, xp: Namespace) -> Array:
+    """``x`` as a constant for autograd (torch ``detach``, ``jax.lax.stop_gradient``)."""
+    kernel = native("stop_gradient", xp=xp)
+    return kernel(x) if kernel else x
 
 
 def cumulative_sum(x: Array, *, axis: int, xp: Namespace) -> Array:
