@@ -163,6 +163,59 @@ array
     Scalar for ``"mean"``/``"sum"``; see ``reduction`` for ``"none"``. float32 for half
     or single precision inputs, float64 for float64; input namespace and device."""
 
+# the metrics (segloss_xp/metrics.py): hard inputs, their empty policy and reduction
+DOCS["inputs_metric"] = _HEADER + """\
+y_pred : array
+    Hard or scored prediction. Multiclass: an integer label map ``(N, *spatial)``
+    (needs ``num_classes``), bool one-hot masks ``(N, C, *spatial)``, or float scores
+    ``(N, C, *spatial)`` made hard by the argmax over axis 1. Binary/multilabel: bool
+    or 0/1 integer masks, or float scores made hard by ``> threshold``, of shape
+    ``(N, C, *spatial)`` (binary also ``(N, *spatial)``).
+y_true : array
+    Multiclass: integer class ids ``(N, *spatial)`` or a bool/float one-hot array of
+    the prediction's ``(N, C, *spatial)`` shape (a float one is made hard by the
+    argmax). Binary/multilabel: ``y_pred``'s shape, bool or values in [0, 1]
+    binarised at 0.5.
+mode : {"multiclass", "binary", "multilabel"}
+    How ``y_pred`` is read (above); the class axis is axis 1 (move a channels-last
+    class axis there first).
+num_classes : int, optional
+    The number of classes C: required for an integer label map ``y_pred``, else
+    checked against the channels of ``y_pred`` when given.
+threshold : float
+    Float binary/multilabel scores above it are foreground (0.5 for probabilities,
+    0 for logits); unused for hard inputs and in multiclass mode.
+""" + DOCS["include_background"]
+DOCS["empty"] = """\
+empty : {"one", "nan", "ignore"}
+    A class absent from both target and prediction scores ``"one"``: 1.0 (MONAI
+    ``ignore_empty=False``), ``"nan"``: NaN. ``"ignore"``: NaN whenever the target is
+    empty, whatever the prediction (MONAI ``DiceMetric``/``MeanIoU`` default
+    ``ignore_empty=True``)."""
+DOCS["reduction_metric"] = """\
+reduction : {"mean", "sum", "none"}
+    ``"none"``: the ``(N, C)`` table (``C − 1`` classes without background).
+    ``"mean"``: per image the mean over its non-NaN classes, then the mean over the
+    images that have one (MONAI's ``do_metric_reduction``; NaN when every entry is
+    NaN, where MONAI gives 0); ``"sum"``: the sum of the non-NaN entries."""
+DOCS["returns_metric"] = """\
+Returns
+-------
+array
+    0-d for ``"mean"``/``"sum"``, ``(N, C)`` for ``"none"``; float64 when an input is
+    float64, else float32; the input's namespace and device. Under ``jax.jit`` and on
+    dask an invalid input value gives NaN (dask: an error when computed)."""
+DOCS["raises_metric"] = """\
+Raises
+------
+TypeError
+    Complex inputs, mixed namespaces, wrong option types.
+ValueError
+    Shape mismatch, unknown ``mode``/``reduction``/``empty``, a missing or wrong
+    ``num_classes``, bad ``percentile``/``tolerance``/``spacing``, and on concrete
+    arrays labels outside ``[0, num_classes)``, target values outside [0, 1] or
+    non-finite scores."""
+
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<key>\w+)\)s[ \t]*$", re.MULTILINE)
 
 
