@@ -25,7 +25,7 @@ from segloss_xp._capabilities import CAPABILITIES
 __all__ = ["patch_public_functions"]
 
 _MODULES = ("segloss_xp", "segloss_xp.region", "segloss_xp.pixel", "segloss_xp.lovasz",
-            "segloss_xp.compound")
+            "segloss_xp.compound", "segloss_xp.metrics")
 
 
 def _is_traced(value: Any) -> bool:

@@ -9,6 +9,14 @@ from ._inputs import check_inputs
 from ._options import get_option, options
 from .compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss, dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
+from .metrics import (
+    average_surface_distance,
+    confusion_counts,
+    dice_score,
+    hausdorff_distance,
+    iou_score,
+    normalized_surface_dice,
+)
 from .pixel import balanced_cross_entropy, conservative_loss, cross_entropy, focal_loss
 from .region import (
     dice_loss,
@@ -26,25 +34,31 @@ __version__ = "0.2.0"
 
 __all__ = [
     "__version__",
+    "average_surface_distance",
     "balanced_cross_entropy",
     "bce_dice_loss",
     "check_inputs",
     "combo_loss",
+    "confusion_counts",
     "conservative_loss",
     "cross_entropy",
     "deep_supervision",
     "dice_ce_loss",
     "dice_focal_loss",
     "dice_loss",
+    "dice_score",
     "exp_log_loss",
     "focal_loss",
     "focal_tversky_loss",
     "generalized_dice_loss",
     "get_option",
+    "hausdorff_distance",
+    "iou_score",
     "jaccard_loss",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",
     "mcc_loss",
+    "normalized_surface_dice",
     "options",
     "region_loss_from_stats",
     "soft_confusion",

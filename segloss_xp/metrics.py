@@ -10,7 +10,7 @@ inputs). The surface metrics measure distances between the surfaces
 ``mask & ~erode(mask)`` (cross-shaped element, outside = background, MONAI's
 edges) with :func:`~segloss_xp.distance_transform_edt` and summarise them per
 image and class without boolean indexing (a percentile is an order statistic of
-the sorted distances, non-surface elements sorted last as ``+inf``). Concrete
+the sorted distances, non-surface elements sorted last). Concrete
 NumPy and torch CPU arrays take a host path instead (SciPy's KD-tree over the
 surface points, as MONAI does on the CPU): the same numbers without a dense
 transform of the whole volume.
@@ -463,7 +463,10 @@ def _dense_summary(summary: _Summary, distances: Array, points: Array, count: Ar
     if summary.kind == "within":
         tolerance = xp.reshape(as_like(summary.tolerance, flat, xp=xp), (1, c, 1))
         return xp.astype(xp.count_nonzero(on & (flat <= tolerance), axis=-1), flat.dtype)
-    ordered = xp.sort(xp.where(on, flat, xp.full_like(flat, math.inf)), axis=-1)
+    # non-surface elements sort last; the largest finite value keeps the arithmetic
+    # finite where a surface is empty (the empty policy replaces that entry)
+    ordered = xp.sort(xp.where(on, flat, xp.full_like(flat, xp.finfo(flat.dtype).max)),
+                      axis=-1)
     last = xp.maximum(count - 1, xp.zeros_like(count))
     position = xp.astype(last, flat.dtype) * (summary.q / 100)
     low = xp.astype(xp.floor(position), xp.int64)
@@ -472,9 +475,7 @@ def _dense_summary(summary: _Summary, distances: Array, points: Array, count: Ar
     below = xp.take_along_axis(ordered, low[..., None], axis=-1)[..., 0]
     above = xp.take_along_axis(ordered, high[..., None], axis=-1)[..., 0]
     fraction = position - xp.astype(low, flat.dtype)
-    # high == low at the last point (and for an empty surface, where both are +inf)
-    spread = xp.where(high > low, above - below, xp.zeros_like(below))
-    return below + spread * fraction
+    return below + (above - below) * fraction
 
 
 def _host_summary(summary: _Summary, distances: Any, c: int) -> float:
