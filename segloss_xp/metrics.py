@@ -506,36 +506,42 @@ def _host_arrays(*arrays: Array) -> list[Any] | None:
     return None
 
 
-def _host_directed(source: Any, target: Any, spacing: tuple[float, ...],
-                   summary: _Summary) -> Any:
-    """Per image and class, ``summary`` of the distances from ``source`` to ``target`` points.
+Tables = tuple[Any, Any, Any, Any]  # forward, backward (None when directed), |∂P|, |∂G|
 
-    SciPy's KD-tree over the target surface points (MONAI's CPU path); 0 where either
-    surface is empty (the caller's empty policy replaces those entries).
+
+def _host_tables(pred: Any, true: Any, sampling: tuple[float, ...], summary: _Summary,
+                 directed: bool) -> Tables:
+    """The surface tables on the host: SciPy's erosion, then a KD-tree per surface.
+
+    The same surfaces as ``_morphology.surface`` (``binary_erosion`` with the cross over
+    the spatial axes only, ``border_value=0``) and exact distances from a KD-tree over
+    the other surface's points (MONAI's CPU path), without a transform of the volume.
+    Entries with an empty surface are left 0 for the caller's empty policy.
     """
     import numpy as np
+    from scipy import ndimage
     from scipy.spatial import cKDTree
 
-    n, c = source.shape[:2]
-    scale = np.asarray(spacing, dtype=np.float64)
-    out = np.zeros((n, c), dtype=np.float64)
-    for i in range(n):
-        for j in range(c):
-            a, b = np.argwhere(source[i, j]), np.argwhere(target[i, j])
-            if len(a) and len(b):
-                tree = cKDTree(b * scale, leafsize=32)
-                out[i, j] = _host_summary(summary, tree.query(a * scale, k=1)[0], j)
-    return out
+    cross = ndimage.generate_binary_structure(pred.ndim - 2, 1)[None, None]
+    surfaces = [m & ~ndimage.binary_erosion(m, structure=cross, border_value=0)
+                for m in (pred, true)]
+    counts = [np.count_nonzero(s, axis=tuple(range(2, s.ndim))) for s in surfaces]
+    scale = np.asarray(sampling, dtype=np.float64)
+    forward, backward = np.zeros(counts[0].shape), np.zeros(counts[0].shape)
+    for i, j in zip(*np.nonzero((counts[0] > 0) & (counts[1] > 0)), strict=True):
+        points = [np.argwhere(s[i, j]) * scale for s in surfaces]
+        trees = [cKDTree(p, leafsize=32) for p in points[::-1][: 1 if directed else 2]]
+        forward[i, j] = _host_summary(summary, trees[0].query(points[0], k=1)[0], j)
+        if not directed:
+            backward[i, j] = _host_summary(summary, trees[1].query(points[1], k=1)[0], j)
+    return forward, None if directed else backward, counts[0], counts[1]
 
 
-def _directed(masks: _Masks, source: Array, target: Array, target_count: Array, *,
-              spacing: tuple[float, ...], summary: _Summary, source_count: Array) -> Array:
+def _generic_directed(masks: _Masks, source: Array, target: Array, target_count: Array, *,
+                      spacing: tuple[float, ...], summary: _Summary,
+                      source_count: Array) -> Array:
     """``summary`` of the distances from each ``source`` surface point to ``target``'s surface."""
     xp = masks.xp
-    host = _host_arrays(source, target)
-    if host is not None:
-        table = _host_directed(host[0], host[1], spacing, summary)
-        return xp.asarray(table, dtype=masks.dtype, device=device(source))
     distances = xp.astype(distance_transform_edt(~target, spacing=spacing,
                                                  axes=masks.spatial_axes), masks.dtype)
     # an empty target surface has no distances: zeros keep the arithmetic finite, the
@@ -543,6 +549,20 @@ def _directed(masks: _Masks, source: Array, target: Array, target_count: Array, 
     empty = xp.reshape(target_count == 0, tuple(target_count.shape) + (1,) * len(spacing))
     distances = xp.where(empty, xp.zeros_like(distances), distances)
     return _dense_summary(summary, distances, source, source_count, xp=xp)
+
+
+def _generic_tables(masks: _Masks, sampling: tuple[float, ...], summary: _Summary,
+                    directed: bool) -> Tables:
+    """The surface tables with array-API operations only (static shapes, jit-safe)."""
+    xp, axes = masks.xp, masks.spatial_axes
+    surfaces = [surface(m, axes=axes, xp=xp) for m in (masks.pred, masks.true)]
+    counts = [xp.count_nonzero(s, axis=axes) for s in surfaces]
+    forward = _generic_directed(masks, surfaces[0], surfaces[1], counts[1], spacing=sampling,
+                                summary=summary, source_count=counts[0])
+    backward = None if directed else _generic_directed(
+        masks, surfaces[1], surfaces[0], counts[0], spacing=sampling, summary=summary,
+        source_count=counts[1])
+    return forward, backward, counts[0], counts[1]
 
 
 def _surface_metric(masks: _Masks, spacing: Spacing, summary: _Summary, *, directed: bool,
@@ -555,15 +575,12 @@ def _surface_metric(masks: _Masks, spacing: Spacing, summary: _Summary, *, direc
     """
     xp = masks.xp
     sampling = _checks.check_spacing(spacing, len(masks.spatial_axes))
-    axes = masks.spatial_axes
-    surfaces = [surface(m, axes=axes, xp=xp) for m in (masks.pred, masks.true)]
-    counts = [xp.count_nonzero(s, axis=axes) for s in surfaces]
-    forward = _directed(masks, surfaces[0], surfaces[1], counts[1], spacing=sampling,
-                        summary=summary, source_count=counts[0])
-    backward = None if directed else _directed(
-        masks, surfaces[1], surfaces[0], counts[0], spacing=sampling, summary=summary,
-        source_count=counts[1])
-    k_pred, k_true = (xp.astype(k, masks.dtype) for k in counts)
+    host = _host_arrays(masks.pred, masks.true)
+    tables = (_generic_tables(masks, sampling, summary, directed) if host is None else
+              _host_tables(host[0], host[1], sampling, summary, directed))
+    forward, backward, k_pred, k_true = (
+        None if t is None else xp.astype(xp.asarray(t, device=device(masks.pred)), masks.dtype)
+        for t in tables)
     value = combine(forward, backward, k_pred, k_true)
     value = xp.where((k_pred == 0) | (k_true == 0), xp.full_like(value, one_empty), value)
     return xp.where((k_pred == 0) & (k_true == 0), xp.full_like(value, math.nan), value)
