@@ -24,7 +24,13 @@ high-water mark is reset (``/proc/self/clear_refs`` = 5) and
 ``peak = VmHWM − VmRSS before the call``;
 the median of ``mem_calls`` calls (3 when a call takes over 1 s) is reported,
 the max too. ``fb`` holds the logits gradient when the peak is read, so it is
-included.
+included. On CUDA (torch rows) the peak is the caching allocator's
+``max_memory_allocated`` minus what was allocated before the call; JAX on a GPU
+and CuPy report none (``memory`` in the JSON says so).
+
+Rows without a gradient (distance transforms, metrics, CuPy) have the ``fwd``
+mode alone. torch.compile rows record the graph breaks and warnings of their
+first (compiling) call.
 """
 
 from __future__ import annotations
@@ -188,13 +194,32 @@ def _low_mmap_threshold() -> None:
 # --------------------------------------------------------------------------- one row
 
 
+def cuda_peak_memory(call: Callable[[], Any], *, calls: int) -> dict[str, Any]:
+    """Median and max of the CUDA allocator's peak minus what was allocated before, MiB."""
+    import torch
+
+    out = call()
+    del out
+    peaks = []
+    for _ in range(calls):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        out = call()
+        peaks.append((torch.cuda.max_memory_allocated() - before) / MIB)
+        del out
+    return {"peak_mib": statistics.median(peaks), "peak_mib_max": max(peaks),
+            "peaks_mib": [round(p, 2) for p in peaks]}
+
+
 def measure_row(key: str, workload: str, *, shape: tuple[int, ...] | None = None,
                 budget: float = 0.6, min_repeats: int = 5, max_repeats: int = 25,
                 mem_calls: int = 5, threads: int = 2) -> dict[str, Any]:
     from . import registry
 
     row = registry.row_by_key(key)
-    res: dict[str, Any] = {"key": key, "workload": workload, "pid": os.getpid()}
+    res: dict[str, Any] = {"key": key, "workload": workload, "pid": os.getpid(),
+                           "device": row.device}
     if row.framework.startswith("torch"):
         import torch
 
@@ -206,19 +231,29 @@ def measure_row(key: str, workload: str, *, shape: tuple[int, ...] | None = None
         return res
     res["input_mib"] = calls.input_bytes / MIB
     t_setup = time.perf_counter()
-    modes = {"fwd": calls.fwd, "fb": calls.fb}
+    modes = calls.modes
     for mode, call in modes.items():
         res[mode] = time_mode(call, budget=budget, min_repeats=min_repeats,
                               max_repeats=max_repeats)
     res["value"] = calls.value(calls.fwd())
-    fb_out = calls.fb()
-    res["fb_value"] = calls.value(fb_out[0])
-    res["finite"] = calls.finite(fb_out) and math.isfinite(res["value"])
-    del fb_out
-    _low_mmap_threshold()
+    if calls.fb is not None:
+        fb_out = calls.fb()
+        res["fb_value"] = calls.value(fb_out[0])
+        res["finite"] = calls.finite(fb_out) and math.isfinite(res["value"])
+        del fb_out
+    else:
+        res["finite"] = math.isfinite(res["value"])
+    if calls.memory == "rss":
+        _low_mmap_threshold()
     for mode, call in modes.items():
         n = 3 if res[mode]["median_ms"] > 1000 else mem_calls
-        res[mode].update(peak_memory(call, calls=n))
+        if calls.memory == "rss":
+            res[mode].update(peak_memory(call, calls=n))
+        elif calls.memory == "cuda":
+            res[mode].update(cuda_peak_memory(call, calls=n))
+        else:
+            res[mode].update(peak_mib=None, peak_mib_max=None, peaks_mib=[])
+    res.update(calls.extra)
     res["status"] = "ok"
     res["seconds"] = time.perf_counter() - t_setup
     return res

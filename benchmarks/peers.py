@@ -25,8 +25,10 @@ from typing import Any
 __all__ = [
     "PEER_PIP_LINES",
     "PeerMissing",
+    "import_peer",
     "kornia_losses",
     "monai_losses",
+    "monai_metrics",
     "optax_losses",
     "peer_versions",
     "smp_losses",
@@ -38,6 +40,8 @@ PEER_PIP_LINES = {
     "optax": "pip install 'optax>=0.2.8'",
     "kornia": "pip install kornia==0.9.0",
     "segmentation_models_pytorch": "pip install --no-deps segmentation-models-pytorch==0.6.0",
+    "scipy": "pip install 'scipy>=1.13'",
+    "cupy": "pip install cupy-cuda12x (a CUDA machine only)",
 }
 
 _SMP = "segmentation_models_pytorch"
@@ -47,7 +51,8 @@ class PeerMissing(ImportError):
     """A peer library is not installed (the row is reported as ``n/a``)."""
 
 
-def _import(name: str, dist: str) -> Any:
+def import_peer(name: str, dist: str) -> Any:
+    """``import name``, or :class:`PeerMissing` naming the pip line of ``dist``."""
     try:
         return importlib.import_module(name)
     except ImportError as exc:
@@ -57,17 +62,22 @@ def _import(name: str, dist: str) -> Any:
 
 def monai_losses() -> Any:
     """``monai.losses``."""
-    return _import("monai.losses", "monai")
+    return import_peer("monai.losses", "monai")
+
+
+def monai_metrics() -> Any:
+    """``monai.metrics``."""
+    return import_peer("monai.metrics", "monai")
 
 
 def kornia_losses() -> Any:
     """``kornia.losses``."""
-    return _import("kornia.losses", "kornia")
+    return import_peer("kornia.losses", "kornia")
 
 
 def optax_losses() -> Any:
     """``optax.losses``."""
-    return _import("optax.losses", "optax")
+    return import_peer("optax.losses", "optax")
 
 
 def smp_losses() -> Any:
@@ -95,10 +105,15 @@ def peer_versions() -> dict[str, str]:
     from importlib import metadata
 
     out: dict[str, str] = {}
-    for dist in ("torch", "numpy", "jax", "jaxlib", "array-api-compat", "monai", "optax",
-                 "kornia", "segmentation-models-pytorch", "segloss_xp"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
+    for dist in ("torch", "numpy", "scipy", "jax", "jaxlib", "array-api-compat", "monai",
+                 "optax", "kornia", "segmentation-models-pytorch", "cupy", "segloss_xp"):
+        out[dist] = "not installed"
+        # CuPy's wheels are named by CUDA version
+        names = (dist, "cupy-cuda13x", "cupy-cuda12x") if dist == "cupy" else (dist,)
+        for name in names:
+            try:
+                out[dist] = metadata.version(name)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     return out

@@ -1,30 +1,35 @@
-"""What the benchmarks run: workloads, inputs, and one :class:`Row` per loss implementation.
+"""What the benchmarks run: workloads, inputs, and one :class:`Row` per implementation.
 
-A row is one implementation of one loss family in one framework: ours
-(``segloss_xp``, looked up lazily by module path so that a loss another
-helper has not written yet shows as ``n/a (not implemented)``), a peer's
-(MONAI, segmentation-models-pytorch, kornia, optax) or a floor/reference
-(``logits.sum()``, softmax, ``F.cross_entropy``).
+A row is one implementation of one quantity in one framework on one device:
+ours (``segloss_xp``, looked up lazily by module path so that a function another
+helper has not written yet shows as ``n/a (not implemented)``), a peer's (MONAI,
+segmentation-models-pytorch, kornia, optax, SciPy, cupyx) or a floor/reference
+(``logits.sum()``, softmax, ``F.cross_entropy``). Every torch and JAX row has a
+twin on the GPU (key suffix ``@cuda``), which reads ``n/a (no CUDA)`` on a
+machine without one.
 
 ``Row.build(ctx)`` returns a :class:`Bench`: a plain function
-``fn(pred, target) -> scalar`` written in the row's framework (the harness
-applies ``jax.jit`` / ``torch.compile`` itself) and an optional target adapter
-applied once, outside the timing (MONAI wants labels ``(N, 1, ...)``).
-It raises :class:`NotApplicable` with the reason when the row does not apply
-to the workload (kornia's 2-D-only losses on W3D, a missing peer, ...).
+``fn(pred, target) -> array`` written in the row's framework (the harness
+applies ``jax.jit`` / ``torch.compile`` itself), an optional NumPy-level
+``prepare`` of the inputs and an optional target adapter, both applied once,
+outside the timing (MONAI wants labels ``(N, 1, ...)``, optax channels-last
+logits, the boundary loss precomputed distance maps). It raises
+:class:`NotApplicable` with the reason when the row does not apply (kornia's
+2-D-only losses on W3D, a missing peer, no GPU, ...).
 
-:func:`make_callables` turns a row and a workload into the two timed calls
-``fwd()`` (loss value without autograd) and ``fb()`` (forward + backward to the
-logits), shared by the subprocess worker (:mod:`benchmarks.measure`) and the
-smoke test.
+:func:`make_callables` turns a row and a workload into the timed calls
+``fwd()`` (the value without autograd) and, for differentiable rows, ``fb()``
+(forward + backward to the first input), shared by the subprocess worker
+(:mod:`benchmarks.measure`) and the smoke test.
 """
 
 from __future__ import annotations
 
 import importlib
-import math
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -33,6 +38,7 @@ from . import peers
 
 __all__ = [
     "FAMILIES",
+    "NO_CUDA",
     "ROWS",
     "TINY_SHAPES",
     "WORKLOADS",
@@ -42,11 +48,16 @@ __all__ = [
     "NotApplicable",
     "Row",
     "Workload",
+    "cuda_present",
     "make_callables",
     "make_numpy_inputs",
     "ours_status",
     "row_by_key",
+    "to_numpy",
 ]
+
+NO_CUDA = "n/a (no CUDA)"
+NOT_IMPLEMENTED = "n/a (not implemented)"
 
 
 class NotApplicable(Exception):
@@ -56,9 +67,11 @@ class NotApplicable(Exception):
 @dataclass(frozen=True)
 class Workload:
     name: str
-    kind: str  # "multiclass" (int64 labels) or "binary" (float {0,1} targets)
-    shape: tuple[int, ...]  # logits shape (N, C, *spatial)
+    kind: str  # "multiclass" (int64 labels), "binary" (float {0,1}), "mask", "mask-pair"
+    shape: tuple[int, ...]  # logits (N, C, *spatial), or the mask shape
     description: str
+    spatial: int = 0  # masks: number of trailing spatial axes (the rest are batch axes)
+    spacing: tuple[float, ...] | None = None  # masks: voxel spacing of the spatial axes
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -68,6 +81,16 @@ WORKLOADS: dict[str, Workload] = {
                     "logits f32 (2,14,64,128,128) + int64 labels (2,64,128,128)"),
     "WBIN": Workload("WBIN", "binary", (16, 1, 256, 256),
                      "logits f32 (16,1,256,256) + f32 {0,1} targets (16,1,256,256)"),
+    "TINY": Workload("TINY", "multiclass", (1, 2, 8, 8),
+                     "logits f32 (1,2,8,8) + int64 labels (1,8,8): per-call overhead"),
+    "EDT3D": Workload("EDT3D", "mask", (128, 128, 128),
+                      "bool mask (128,128,128) of random balls, spacing (1,1,2.5)",
+                      spatial=3, spacing=(1.0, 1.0, 2.5)),
+    "EDT2D": Workload("EDT2D", "mask", (16, 512, 512),
+                      "16 bool images (16,512,512) of random discs, unit spacing", spatial=2),
+    "HD3D": Workload("HD3D", "mask-pair", (2, 3, 128, 128, 128),
+                     "bool masks (2,3,128,128,128): target balls, prediction shifted and "
+                     "resized by a few voxels", spatial=3),
 }
 
 #: shapes for the smoke test (every row runs once, in-process)
@@ -75,11 +98,17 @@ TINY_SHAPES: dict[str, tuple[int, ...]] = {
     "W2D": (2, 4, 8, 8),
     "W3D": (1, 3, 4, 6, 6),
     "WBIN": (2, 1, 8, 8),
+    "TINY": (1, 2, 8, 8),
+    "EDT3D": (8, 8, 6),
+    "EDT2D": (2, 12, 12),
+    "HD3D": (1, 2, 8, 8, 6),
 }
 
-#: loss families in report order; "floor" rows are lower bounds, not losses
+LOSS_WORKLOADS = ("W2D", "W3D", "WBIN")
+
+#: row families in report order; "floor" rows are lower bounds, not losses
 FAMILIES = ("floor", "cross_entropy", "dice", "tversky", "generalized_dice", "focal",
-            "dice_ce", "lovasz")
+            "dice_ce", "lovasz", "boundary", "edt", "hd95")
 
 
 @dataclass(frozen=True)
@@ -87,9 +116,10 @@ class Ctx:
     """What a row's builder may look at."""
 
     workload: str
-    kind: str  # "multiclass" | "binary"
-    framework: str  # "torch" | "torch-compile" | "jax"
+    kind: str  # Workload.kind
+    framework: str  # "torch" | "torch-compile" | "jax" | "numpy" | "cupy"
     shape: tuple[int, ...]
+    device: str = "cpu"  # "cpu" | "cuda"
 
     @property
     def binary(self) -> bool:
@@ -99,11 +129,17 @@ class Ctx:
     def spatial_dims(self) -> int:
         return len(self.shape) - 2
 
+    @property
+    def workload_info(self) -> Workload:
+        return WORKLOADS[self.workload]
+
 
 @dataclass
 class Bench:
     fn: Callable[[Any, Any], Any]
     target: Callable[[Any], Any] | None = None  # adapter applied once, outside timing
+    # NumPy-level preparation of (pred, target), applied once before the framework sees them
+    prepare: Callable[[np.ndarray, Any], tuple[np.ndarray, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,12 +148,14 @@ class Row:
     label: str
     family: str
     origin: str  # "ours" | "peer" | "ref" | "floor"
-    framework: str  # "torch" | "torch-compile" | "jax"
+    framework: str  # "torch" | "torch-compile" | "jax" | "numpy" | "cupy"
     build: Callable[[Ctx], Bench]
-    workloads: tuple[str, ...] = ("W2D", "W3D", "WBIN")
-    slow_on: tuple[str, ...] = ()  # skipped unless --slow (one call takes seconds)
+    workloads: tuple[str, ...] = LOSS_WORKLOADS
+    slow_on: tuple[str, ...] = ()  # skipped unless --slow (one call takes many seconds)
     optional: bool = False  # only with --compile
     note: str = ""
+    device: str = "cpu"  # "cpu" | "cuda"
+    grad: bool = True  # False: the value only (distances, metrics, CuPy): no f+b mode
 
     @property
     def library(self) -> str:
@@ -127,16 +165,57 @@ class Row:
 # --------------------------------------------------------------------------- inputs
 
 
-def make_numpy_inputs(workload: str, shape: tuple[int, ...] | None = None,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Logits ``N(0, 1)`` float32 and labels uniform in ``[0, C)`` int64 (binary: {0,1} float32).
+def _balls(rng: np.random.Generator, shape: tuple[int, ...], count: int,
+           jitter: float = 0.0, rng_jitter: np.random.Generator | None = None) -> np.ndarray:
+    """A bool image of ``count`` random balls (radius 12–30 % of the smallest side).
 
-    The same arrays feed every framework, so loss values agree across rows
-    whose definitions agree.
+    With ``jitter`` the centres move and the radii change by up to that many
+    voxels (drawn from ``rng_jitter``): a prediction near the target.
+    """
+    grids = np.ogrid[tuple(slice(0, s) for s in shape)]
+    out = np.zeros(shape, dtype=bool)
+    side = min(shape)
+    for _ in range(count):
+        centre = rng.uniform(0, 1, len(shape)) * np.array(shape)
+        radius = rng.uniform(0.12, 0.30) * side
+        if jitter and rng_jitter is not None:
+            centre = centre + rng_jitter.uniform(-jitter, jitter, len(shape))
+            radius = max(1.0, radius + rng_jitter.uniform(-jitter, jitter))
+        d2 = sum((g - c) ** 2 for g, c in zip(grids, centre, strict=True))
+        out |= d2 <= radius**2
+    return out
+
+
+def _mask_batch(rng: np.random.Generator, shape: tuple[int, ...], spatial: int,
+                jitter: float = 0.0, rng_jitter: np.random.Generator | None = None
+                ) -> np.ndarray:
+    lead, space = shape[:len(shape) - spatial], shape[len(shape) - spatial:]
+    out = np.empty(shape, dtype=bool)
+    for idx in np.ndindex(*lead):
+        out[idx] = _balls(rng, space, 3, jitter, rng_jitter)
+    return out
+
+
+def make_numpy_inputs(workload: str, shape: tuple[int, ...] | None = None,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """The same NumPy inputs for every framework, so rows with one definition agree.
+
+    Losses: logits ``N(0, 1)`` float32 and labels uniform in ``[0, C)`` int64
+    (binary: {0,1} float32). Masks: random balls (``mask``: ``(mask, None)``;
+    ``mask-pair``: ``(prediction, target)``, the prediction's balls shifted and
+    resized by up to 3 voxels).
     """
     wl = WORKLOADS[workload]
     shape = wl.shape if shape is None else tuple(shape)
     rng = np.random.default_rng(seed)
+    if wl.kind == "mask":
+        return _mask_batch(rng, shape, wl.spatial), None
+    if wl.kind == "mask-pair":
+        state = rng.bit_generator.state
+        target = _mask_batch(rng, shape, wl.spatial)
+        rng.bit_generator.state = state  # same balls, then jittered
+        pred = _mask_batch(rng, shape, wl.spatial, 3.0, np.random.default_rng(seed + 1))
+        return pred, target
     logits = rng.standard_normal(shape, dtype=np.float32)
     if wl.kind == "binary":
         target = (rng.random(shape, dtype=np.float32) < 0.5).astype(np.float32)
@@ -146,24 +225,91 @@ def make_numpy_inputs(workload: str, shape: tuple[int, ...] | None = None,
     return logits, target
 
 
-def _to_framework(framework: str, logits: np.ndarray, target: np.ndarray) -> tuple[Any, Any]:
+# --------------------------------------------------------------------------- frameworks, GPU
+
+
+@cache
+def cuda_present() -> bool:
+    """Whether torch sees a CUDA device (the runner's cheap check before a GPU row)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _require_cuda(framework: str) -> None:
+    """Raise ``NotApplicable(NO_CUDA)`` unless ``framework`` has a GPU here."""
+    if framework == "cupy":
+        try:
+            import cupy
+
+            ok = cupy.cuda.runtime.getDeviceCount() > 0
+        except Exception:  # ImportError, or CUDARuntimeError without a driver
+            ok = False
+    elif framework == "jax":
+        import jax
+
+        try:
+            ok = bool(jax.devices("gpu"))
+        except RuntimeError:
+            ok = False
+    elif framework == "numpy":
+        ok = False
+    else:
+        ok = cuda_present()
+    if not ok:
+        raise NotApplicable(NO_CUDA)
+
+
+def _to_framework(framework: str, device: str, *arrays: np.ndarray | None) -> list[Any]:
     if framework.startswith("torch"):
         import torch
 
-        return torch.from_numpy(logits), torch.from_numpy(target)
-    import jax
-    import jax.numpy as jnp
+        return [None if a is None else torch.from_numpy(a).to(device) for a in arrays]
+    if framework == "jax":
+        import jax
+        import jax.numpy as jnp
 
-    if target.dtype == np.int64 and not jax.config.jax_enable_x64:
-        target = target.astype(np.int32)
-    return jnp.asarray(logits), jnp.asarray(target)
+        dev = jax.devices("gpu")[0] if device == "cuda" else jax.devices("cpu")[0]
+        out = []
+        for a in arrays:
+            if a is not None and a.dtype == np.int64 and not jax.config.jax_enable_x64:
+                a = a.astype(np.int32)
+            out.append(None if a is None else jax.device_put(jnp.asarray(a), dev))
+        return out
+    if framework == "cupy":
+        import cupy
+
+        return [None if a is None else cupy.asarray(a) for a in arrays]
+    return list(arrays)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host NumPy copy of a torch (any device), JAX, CuPy or NumPy array."""
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
+        return x.get()
+    return np.asarray(x)
+
+
+def _synchronizer(framework: str, device: str) -> Callable[[], None]:
+    if device != "cuda" or framework == "jax":  # jax: results are blocked on instead
+        return lambda: None
+    if framework == "cupy":
+        import cupy
+
+        return lambda: cupy.cuda.get_current_stream().synchronize()
+    import torch
+
+    return torch.cuda.synchronize
 
 
 # --------------------------------------------------------------------------- ours
 
-
 _OURS: dict[str, tuple[str, str | None]] = {
-    # family -> (multiclass function path, binary function path)
+    # family -> (multiclass function path, binary function path); masks use the first
     "dice": ("segloss_xp.dice_loss", "segloss_xp.dice_loss"),
     "tversky": ("segloss_xp.tversky_loss", "segloss_xp.tversky_loss"),
     "generalized_dice": ("segloss_xp.generalized_dice_loss",
@@ -172,6 +318,9 @@ _OURS: dict[str, tuple[str, str | None]] = {
     "focal": ("segloss_xp.pixel.focal_loss", "segloss_xp.pixel.focal_loss"),
     "dice_ce": ("segloss_xp.compound.dice_ce_loss", "segloss_xp.compound.dice_ce_loss"),
     "lovasz": ("segloss_xp.lovasz.lovasz_softmax_loss", "segloss_xp.lovasz.lovasz_hinge_loss"),
+    "boundary": ("segloss_xp.boundary_loss", None),
+    "edt": ("segloss_xp.distance_transform_edt", None),
+    "hd95": ("segloss_xp.hausdorff_distance", None),
 }
 
 _OURS_LABEL = {
@@ -182,9 +331,15 @@ _OURS_LABEL = {
     "focal": "pixel.focal_loss (gamma=2)",
     "dice_ce": "compound.dice_ce_loss",
     "lovasz": "lovasz.lovasz_softmax_loss [WBIN: lovasz_hinge_loss]",
+    "boundary": "boundary_loss (precomputed signed distance maps)",
+    "edt": "distance_transform_edt",
+    "hd95": "hausdorff_distance(percentile=95)",
 }
 
-NOT_IMPLEMENTED = "n/a (not implemented)"
+#: the workloads of each family of ours (losses: LOSS_WORKLOADS)
+_OURS_WORKLOADS = {"dice": (*LOSS_WORKLOADS, "TINY"), "boundary": ("W2D",),
+                   "edt": ("EDT3D", "EDT2D"), "hd95": ("HD3D",)}
+_VALUE_ONLY = ("edt", "hd95")  # no gradient: the fwd mode alone
 
 
 def _lookup(path: str) -> Callable[..., Any] | None:
@@ -204,18 +359,42 @@ def ours_status(family: str, kind: str = "multiclass") -> str | None:
     return None if _lookup(path) is not None else f"{NOT_IMPLEMENTED}: {path}"
 
 
-# what each framework row needs of a function, in its declared capabilities
-_FEATURES = {"torch": ("autograd",), "torch-compile": ("autograd", "compile"),
-             "jax": ("autograd", "jit")}
+def _features(framework: str, grad: bool) -> tuple[str, ...]:
+    """What a framework row needs of a function, in its declared capabilities."""
+    need = {"torch-compile": ("compile",), "jax": ("jit",)}.get(framework, ())
+    return (("autograd",) if grad else ()) + need
 
 
-def _unsupported(name: str, framework: str) -> str | None:
+def _unsupported(name: str, framework: str, grad: bool) -> str | None:
     """The declared reason ``name`` cannot run a ``framework`` row, or None."""
     from segloss_xp._capabilities import CAPABILITIES
 
-    caps = CAPABILITIES[name]
-    reasons = [getattr(caps, f) for f in _FEATURES[framework] if not caps.supports(f)]
+    caps = CAPABILITIES.get(name)
+    if caps is None:  # not declared (yet): let the call itself tell
+        return None
+    reasons = [getattr(caps, f) for f in _features(framework, grad) if not caps.supports(f)]
     return "; ".join(reasons) if reasons else None
+
+
+def _signed_distance_maps(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
+    """Boundary-loss maps from the labels, with SciPy (negative inside; empty class: 0)."""
+    from scipy import ndimage
+
+    n, c = logits.shape[:2]
+    maps = np.zeros(logits.shape, dtype=np.float32)
+    for i in range(n):
+        for k in range(c):
+            inside = labels[i] == k
+            if inside.any():
+                maps[i, k] = np.where(inside, -ndimage.distance_transform_edt(inside),
+                                      ndimage.distance_transform_edt(~inside))
+    return logits, maps
+
+
+def _mask_axes(ctx: Ctx) -> tuple[int, ...]:
+    ndim = len(ctx.shape)
+    return tuple(range(ndim - ctx.workload_info.spatial, ndim))
 
 
 def _ours_builder(family: str, validate: bool = True) -> Callable[[Ctx], Bench]:
@@ -224,20 +403,30 @@ def _ours_builder(family: str, validate: bool = True) -> Callable[[Ctx], Bench]:
         func = _lookup(path) if path is not None else None
         if func is None:
             raise NotApplicable(f"{NOT_IMPLEMENTED}: {path}")
-        unsupported = _unsupported(func.__name__, ctx.framework)
+        grad = family not in _VALUE_ONLY and ctx.framework != "cupy"
+        unsupported = _unsupported(func.__name__, ctx.framework, grad)
         if unsupported is not None:
             raise NotApplicable(f"n/a ({unsupported})")
-        kwargs = {"mode": "binary"} if ctx.binary else {}
+        kwargs: dict[str, Any] = {"mode": "binary"} if ctx.binary else {}
+        prepare = None
+        if family == "edt":
+            kwargs = {"spacing": ctx.workload_info.spacing, "axes": _mask_axes(ctx)}
+        elif family == "hd95":  # per-class masks, as MONAI's one-hot (N, C) table
+            kwargs = {"mode": "multilabel", "percentile": 95, "include_background": True,
+                      "reduction": "none"}
+        elif family == "boundary":
+            kwargs = {"mode": "multiclass"}
+            prepare = _signed_distance_maps
         if validate:
             def fn(x: Any, t: Any) -> Any:
-                return func(x, t, **kwargs)
+                return func(x, t, **kwargs) if t is not None else func(x, **kwargs)
         else:
             import segloss_xp
 
             def fn(x: Any, t: Any) -> Any:
                 with segloss_xp.options(validate=False):
                     return func(x, t, **kwargs)
-        return Bench(fn)
+        return Bench(fn, prepare=prepare)
 
     return build
 
@@ -341,6 +530,24 @@ def _optax_ce(ctx: Ctx) -> Bench:
     return Bench(lambda x, t: jnp.mean(g(x, t, axis=1)))
 
 
+def _channels_last(x: np.ndarray, t: Any) -> tuple[np.ndarray, Any]:
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1)), t
+
+
+def _optax_dice(ctx: Ctx) -> Bench:
+    import jax
+    import jax.numpy as jnp
+
+    if ctx.binary:
+        raise NotApplicable("n/a (optax dice_loss applies a softmax; no sigmoid mode)")
+    f = peers.optax_losses().dice_loss
+    c = ctx.shape[1]
+    # channels-last logits made once outside the timing; the one-hot is part of the loss
+    # (as MONAI's to_onehot_y)
+    return Bench(lambda x, t: jnp.mean(f(x, jax.nn.one_hot(t, c, dtype=x.dtype))),
+                 prepare=_channels_last)
+
+
 def _optax_focal(ctx: Ctx) -> Bench:
     import jax.numpy as jnp
 
@@ -350,11 +557,66 @@ def _optax_focal(ctx: Ctx) -> Bench:
     return Bench(lambda x, t: jnp.mean(f(x, t, alpha=None, gamma=2.0)))
 
 
+def _ndimage_edt(module: Callable[[], Any]) -> Callable[[Ctx], Bench]:
+    """SciPy / cupyx ``distance_transform_edt``, one call per image of the batch axes."""
+    def build(ctx: Ctx) -> Bench:
+        edt = module().distance_transform_edt
+        spatial = ctx.workload_info.spatial
+        sampling = ctx.workload_info.spacing
+
+        def fn(m: Any, t: Any) -> Any:
+            lead = m.shape[:m.ndim - spatial]
+            if not lead:
+                return edt(m, sampling=sampling)
+            return _stack([edt(m[idx], sampling=sampling) for idx in np.ndindex(*lead)],
+                          lead)
+
+        return Bench(fn)
+
+    return build
+
+
+def _stack(images: list[Any], lead: tuple[int, ...]) -> Any:
+    xp = importlib.import_module(type(images[0]).__module__.split(".")[0])
+    return xp.stack(images).reshape(*lead, *images[0].shape)
+
+
+def _scipy_ndimage() -> Any:
+    return peers.import_peer("scipy.ndimage", "scipy")
+
+
+def _cupyx_ndimage() -> Any:
+    return peers.import_peer("cupyx.scipy.ndimage", "cupy")
+
+
+def _monai_hd95(ctx: Ctx) -> Bench:
+    hd = peers.monai_metrics().compute_hausdorff_distance
+
+    def fn(p: Any, t: Any) -> Any:
+        with warnings.catch_warnings():  # a deprecation warning per call (MONAI 1.6)
+            warnings.simplefilter("ignore", FutureWarning)
+            return hd(p, t, include_background=True, percentile=95)
+
+    return Bench(fn)
+
+
 # --------------------------------------------------------------------------- the rows
 
 
-def _rows() -> list[Row]:
-    rows = [
+_TWIN_FRAMEWORKS = ("torch", "torch-compile", "jax")
+
+
+def cuda_twin(row: Row) -> Row:
+    """The same row on the GPU: key ``<key>@cuda``, label ``[CUDA]`` (JAX: ``[GPU]``)."""
+    tag = "[GPU]" if row.framework == "jax" else "[CUDA]"
+    # compile rows run by default on the GPU (compile time is excluded and cheap there)
+    return replace(row, key=f"{row.key}@cuda", label=f"{row.label} {tag}", device="cuda",
+                   optional=False, slow_on=())
+
+
+def _loss_rows() -> list[Row]:
+    tiny = (*LOSS_WORKLOADS, "TINY")
+    return [
         Row("floor.sum.torch", "floor: torch `logits.sum()`", "floor", "floor", "torch",
             _floor_sum),
         Row("floor.act.torch", "floor: torch softmax(logits,1) [WBIN: sigmoid]", "floor",
@@ -362,16 +624,19 @@ def _rows() -> list[Row]:
         Row("floor.sum.jax", "floor: jax `logits.sum()` (jit)", "floor", "floor", "jax",
             _floor_sum),
         Row("torch.ce", "torch F.cross_entropy [WBIN: F.binary_cross_entropy_with_logits]",
-            "cross_entropy", "ref", "torch", _torch_ce),
+            "cross_entropy", "ref", "torch", _torch_ce, workloads=tiny),
         Row("optax.ce", "optax softmax_cross_entropy_with_integer_labels(axis=1) "
             "[WBIN: sigmoid_binary_cross_entropy] (jit)", "cross_entropy", "peer", "jax",
             _optax_ce),
         Row("monai.dice", "MONAI DiceLoss(softmax,to_onehot_y) [WBIN: sigmoid]", "dice",
-            "peer", "torch", _monai("DiceLoss")),
+            "peer", "torch", _monai("DiceLoss"), workloads=tiny),
         Row("smp.dice", "smp DiceLoss('multiclass') [WBIN: 'binary']", "dice", "peer",
             "torch", _smp("DiceLoss")),
         Row("kornia.dice", "kornia dice_loss", "dice", "peer", "torch",
             _kornia_2d_softmax("dice_loss")),
+        Row("optax.dice", "optax dice_loss (channels-last logits, one-hot in the loss) (jit)",
+            "dice", "peer", "jax", _optax_dice, workloads=("W2D", "W3D"),
+            note="smooth=1 (ours: 1e-5 by default), so values differ slightly"),
         Row("monai.tversky", "MONAI TverskyLoss(softmax,to_onehot_y) [WBIN: sigmoid]",
             "tversky", "peer", "torch", _monai("TverskyLoss")),
         Row("kornia.tversky", "kornia tversky_loss(0.5,0.5)", "tversky", "peer", "torch",
@@ -393,28 +658,64 @@ def _rows() -> list[Row]:
         Row("monai.dice_ce", "MONAI DiceCELoss(softmax,to_onehot_y) [WBIN: sigmoid]",
             "dice_ce", "peer", "torch", _monai("DiceCELoss")),
         Row("smp.lovasz", "smp LovaszLoss('multiclass') [WBIN: 'binary']", "lovasz", "peer",
-            "torch", _smp("LovaszLoss"), slow_on=("W3D",),
+            "torch", _smp("LovaszLoss"),
             note="WBIN: per_image=False (ours and kornia: per image)"),
         Row("kornia.lovasz", "kornia lovasz_softmax_loss [WBIN: lovasz_hinge_loss]", "lovasz",
             "peer", "torch", _kornia_lovasz,
             note="all classes, per image (ours and smp: present classes, pooled)"),
     ]
+
+
+def _distance_rows() -> list[Row]:
+    edt = ("EDT3D", "EDT2D")
+    return [
+        Row("scipy.edt", "SciPy ndimage.distance_transform_edt (one call per image)", "edt",
+            "peer", "numpy", _ndimage_edt(_scipy_ndimage), workloads=edt, grad=False),
+        Row("cupyx.edt", "cupyx.scipy.ndimage.distance_transform_edt (one call per image) "
+            "[CUDA]", "edt", "peer", "cupy", _ndimage_edt(_cupyx_ndimage), workloads=edt,
+            grad=False, device="cuda"),
+        Row("monai.hd95", "MONAI compute_hausdorff_distance(percentile=95) (torch tensors)",
+            "hd95", "peer", "torch", _monai_hd95, workloads=("HD3D",), grad=False,
+            note="SciPy on the host: CUDA tensors are copied to the CPU"),
+    ]
+
+
+def _ours_rows() -> list[Row]:
+    rows = []
     for family in FAMILIES[1:]:
         label = _OURS_LABEL[family]
+        grad = family not in _VALUE_ONLY
+        wls = _OURS_WORKLOADS.get(family, LOSS_WORKLOADS)
         slow = ("W3D",) if family == "lovasz" else ()
         rows.append(Row(f"ours.{family}.torch", f"ours {label} (torch)", family, "ours",
-                        "torch", _ours_builder(family), slow_on=slow))
+                        "torch", _ours_builder(family), workloads=wls, grad=grad))
         if family == "dice":
             rows.append(Row("ours.dice.torch-novalidate",
                             "ours dice_loss (torch, options(validate=False))", family, "ours",
                             "torch", _ours_builder(family, validate=False),
                             workloads=("W2D",)))
-        rows.append(Row(f"ours.{family}.jax", f"ours {label} (jax jit)", family, "ours",
-                        "jax", _ours_builder(family), slow_on=slow))
-        rows.append(Row(f"ours.{family}.torch-compile", f"ours {label} (torch.compile)",
-                        family, "ours", "torch-compile", _ours_builder(family),
-                        slow_on=slow, optional=True))
+            rows.append(Row("ours.dice.cupy", "ours dice_loss (CuPy, forward only) [CUDA]",
+                            family, "ours", "cupy", _ours_builder(family),
+                            workloads=("W2D", "W3D"), grad=False, device="cuda",
+                            note="CuPy has no autograd: the forward alone"))
+        if family != "hd95":
+            rows.append(Row(f"ours.{family}.jax", f"ours {label} (jax jit)", family, "ours",
+                            "jax", _ours_builder(family), workloads=wls, grad=grad,
+                            slow_on=slow))
+        if grad:
+            # compile rows of dice run by default (an issue-8 row); the others with --compile
+            rows.append(Row(f"ours.{family}.torch-compile", f"ours {label} (torch.compile)",
+                            family, "ours", "torch-compile", _ours_builder(family),
+                            workloads=wls, optional=family != "dice"))
     return rows
+
+
+def _rows() -> list[Row]:
+    cpu = _loss_rows() + _distance_rows() + _ours_rows()
+    twins = [cuda_twin(r) for r in cpu
+             if r.device == "cpu" and r.framework in _TWIN_FRAMEWORKS
+             and r.key != "ours.dice.torch-novalidate"]
+    return cpu + twins
 
 
 ROWS: list[Row] = _rows()
@@ -432,68 +733,146 @@ def row_by_key(key: str) -> Row:
 
 @dataclass
 class Callables:
-    """The two timed calls of one row on one workload, and how to read their results."""
+    """The timed calls of one row on one workload, and how to read their results."""
 
-    fwd: Callable[[], Any]  # -> loss value (no autograd)
-    fb: Callable[[], Any]  # -> (loss, gradient w.r.t. the logits)
+    fwd: Callable[[], Any]  # -> the value (no autograd)
+    fb: Callable[[], Any] | None  # -> (loss, gradient w.r.t. the first input); None: no grad
     framework: str
     input_bytes: int
+    device: str = "cpu"
+    memory: str | None = "rss"  # how peak memory is read: "rss", "cuda", or None (why: extra)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def value(self, out: Any) -> float:
-        return float(np.asarray(out))
+        """The mean of an output (a loss is 0-d; a distance map or metric is not)."""
+        return float(np.mean(to_numpy(out), dtype=np.float64))
 
     def finite(self, out: Any) -> bool:
         loss, grad = out
-        return bool(np.isfinite(np.asarray(loss))) and bool(np.all(np.isfinite(np.asarray(
-            grad))))
+        return bool(np.isfinite(to_numpy(loss)).all()) and bool(
+            np.all(np.isfinite(to_numpy(grad))))
+
+    @property
+    def modes(self) -> dict[str, Callable[[], Any]]:
+        return {"fwd": self.fwd} | ({"fb": self.fb} if self.fb is not None else {})
+
+
+def _compile_counters() -> int:
+    from torch._dynamo.utils import counters
+
+    return sum(counters["graph_break"].values())
+
+
+def _compiled(fn: Callable[..., Any], backend: str, extra: dict[str, Any]) -> Callable[..., Any]:
+    """``torch.compile(fn)``; the first call's graph breaks and warnings go to ``extra``."""
+    import torch
+
+    torch._dynamo.reset()  # a fresh cache per row (rows in one process share code objects)
+    compiled = torch.compile(fn, backend=backend)
+    first = [True]
+
+    def call(*args: Any) -> Any:
+        if not first[0]:
+            return compiled(*args)
+        first[0] = False
+        before = _compile_counters()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = compiled(*args)
+        extra["graph_breaks"] = extra.get("graph_breaks", 0) + _compile_counters() - before
+        extra["compile_warnings"] = extra.get("compile_warnings", 0) + len(caught)
+        if caught:
+            extra.setdefault("first_warning", str(caught[0].message)[:300])
+        return out
+
+    return call
 
 
 def make_callables(row: Row, workload: str, shape: tuple[int, ...] | None = None,
-                   seed: int = 0) -> Callables:
-    """Build the row's loss for ``workload`` and wrap it in ``fwd()`` / ``fb()``.
+                   seed: int = 0, compile_backend: str = "inductor") -> Callables:
+    """Build the row's function for ``workload`` and wrap it in ``fwd()`` / ``fb()``.
 
     Raises :class:`NotApplicable` (reason in the message) when the row does not
-    apply. ``fwd`` runs under ``torch.no_grad`` (torch) or ``jax.jit(loss)``;
-    ``fb`` returns ``(loss, dloss/dlogits)`` via ``torch.autograd.grad`` or
-    ``jax.jit(jax.value_and_grad(loss))``. JAX results are blocked on.
+    apply. ``fwd`` runs under ``torch.no_grad`` (torch) or ``jax.jit(f)``;
+    ``fb`` returns ``(loss, dloss/dinput)`` via ``torch.autograd.grad`` or
+    ``jax.jit(jax.value_and_grad(f))``. JAX results are blocked on, CUDA and
+    CuPy calls synchronized. ``compile_backend`` is for ``torch-compile`` rows
+    (the smoke test uses ``"eager"``: the same tracing, no code generation).
     """
     if workload not in row.workloads:
         raise NotApplicable(f"n/a (row not defined on {workload})")
+    if row.device == "cuda":
+        _require_cuda(row.framework)
     wl = WORKLOADS[workload]
     shape = wl.shape if shape is None else tuple(shape)
-    ctx = Ctx(workload, wl.kind, row.framework, shape)
+    ctx = Ctx(workload, wl.kind, row.framework, shape, row.device)
     try:
         bench = row.build(ctx)
     except peers.PeerMissing as exc:
         raise NotApplicable(f"n/a ({exc})") from exc
-    logits_np, target_np = make_numpy_inputs(workload, shape, seed)
-    x, t = _to_framework(row.framework, logits_np, target_np)
+    x_np, t_np = make_numpy_inputs(workload, shape, seed)
+    if bench.prepare is not None:
+        x_np, t_np = bench.prepare(x_np, t_np)
+    x, t = _to_framework(row.framework, row.device, x_np, t_np)
     if bench.target is not None:
         t = bench.target(t)
     fn = bench.fn
-    nbytes = int(math.prod(shape)) * 4
+    nbytes = int(x_np.nbytes)
     if row.framework == "jax":
-        import jax
+        return _jax_callables(fn, x, t, row, nbytes)
+    sync = _synchronizer(row.framework, row.device)
+    memory = "cuda" if row.device == "cuda" and row.framework != "cupy" else "rss"
+    if row.framework == "cupy":
+        memory = None
+    calls = Callables(fwd=lambda: None, fb=None, framework=row.framework, input_bytes=nbytes,
+                      device=row.device, memory=memory)
+    if memory is None:
+        calls.extra["memory"] = "not measured (CuPy)"
+    if row.framework in ("numpy", "cupy"):
+        def plain() -> Any:
+            out = fn(x, t)
+            sync()
+            return out
 
-        f_fwd = jax.jit(fn)
-        f_fb = jax.jit(jax.value_and_grad(fn))
-        return Callables(fwd=lambda: f_fwd(x, t).block_until_ready(),
-                         fb=lambda: jax.block_until_ready(f_fb(x, t)),
-                         framework="jax", input_bytes=nbytes)
+        calls.fwd = plain
+        return calls
     import torch
 
     if row.framework == "torch-compile":
-        fn = torch.compile(fn)
-    xg = x.detach().requires_grad_(True)
+        fn = _compiled(fn, compile_backend, calls.extra)
 
     def fwd() -> Any:
         with torch.no_grad():
-            return fn(x, t)
+            out = fn(x, t)
+        sync()
+        return out
 
-    def fb() -> Any:
-        loss = fn(xg, t)
-        (grad,) = torch.autograd.grad(loss, xg)
-        return loss.detach(), grad
+    calls.fwd = fwd
+    if row.grad:
+        xg = x.detach().requires_grad_(True)
 
-    return Callables(fwd=fwd, fb=fb, framework=row.framework, input_bytes=nbytes)
+        def fb() -> Any:
+            loss = fn(xg, t)
+            (grad,) = torch.autograd.grad(loss, xg)
+            sync()
+            return loss.detach(), grad
+
+        calls.fb = fb
+    return calls
+
+
+def _jax_callables(fn: Callable[[Any, Any], Any], x: Any, t: Any, row: Row,
+                   nbytes: int) -> Callables:
+    import jax
+
+    f_fwd = jax.jit(fn)
+    calls = Callables(fwd=lambda: jax.block_until_ready(f_fwd(x, t)), fb=None,
+                      framework="jax", input_bytes=nbytes, device=row.device,
+                      memory="rss" if row.device == "cpu" else None)
+    if row.device != "cpu":
+        calls.extra["memory"] = "not measured (JAX on a GPU)"
+    if row.grad:
+        f_fb = jax.jit(jax.value_and_grad(fn))
+        calls.fb = lambda: jax.block_until_ready(f_fb(x, t))
+    return calls
+

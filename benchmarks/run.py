@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import peers, registry
+from . import peers, registry, targets
 from .measure import _cpu_ticks
 from .registry import FAMILIES, ROWS, WORKLOADS, Row
 
@@ -46,15 +46,18 @@ MALLOC_MODES = {
 # --------------------------------------------------------------------------- planning
 
 
-def select_rows(only: str | None, compile_rows: bool) -> list[Row]:
+def select_rows(only: str | None, compile_rows: bool, device: str = "all") -> list[Row]:
     """Rows to run: ``--only`` is a case-insensitive regex searched in key and label.
 
     The reference row (torch cross entropy) always runs, for the ×CE column.
+    ``device`` (``all``, ``cpu``, ``cuda``) keeps the rows of that device.
     """
     pattern = re.compile(only, re.IGNORECASE) if only else None
     out = []
     for row in ROWS:
         if row.optional and not compile_rows:
+            continue
+        if device != "all" and row.device != device:
             continue
         if row.origin == "ref" or pattern is None or pattern.search(row.key) \
                 or pattern.search(row.label):
@@ -79,6 +82,9 @@ def machine_load(seconds: float = 0.5) -> float:
 
 def run_one(row: Row, workload: str, args: argparse.Namespace, env: dict[str, str],
             shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+    env = dict(env)
+    if "JAX_PLATFORMS" not in os.environ:  # JAX on the row's device
+        env["JAX_PLATFORMS"] = "cuda" if row.device == "cuda" else "cpu"
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out_path = fh.name
     cmd = [sys.executable, "-m", "benchmarks.measure", "--row", row.key, "--workload",
@@ -123,10 +129,11 @@ def merge_attempts(attempts: list[dict[str, Any]]) -> dict[str, Any]:
         out["attempts"] = len(attempts)
         return out
     out = {k: v for k, v in ok[0].items() if k not in ("fwd", "fb")}
-    for mode in ("fwd", "fb"):
+    for mode in _modes(ok[0]):
         best = min(ok, key=lambda a: a[mode]["median_ms"])
         out[mode] = dict(best[mode])
-        out[mode]["peak_mib_max"] = max(a[mode]["peak_mib_max"] or 0 for a in ok)
+        out[mode]["peak_mib_max"] = max((a[mode]["peak_mib_max"] for a in ok
+                                         if a[mode]["peak_mib_max"] is not None), default=None)
         out[mode]["medians_ms"] = [a[mode]["median_ms"] for a in ok]
     out["attempts"] = len(attempts)
     out["value"] = ok[0]["value"]
@@ -137,7 +144,6 @@ def merge_attempts(attempts: list[dict[str, Any]]) -> dict[str, Any]:
 def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace) -> dict[tuple[str, str], Any]:
     env = dict(os.environ)
     env.update(MALLOC_MODES[args.malloc])
-    env.setdefault("JAX_PLATFORMS", "cpu")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["OMP_NUM_THREADS"] = str(args.threads)
     env["PYTHONHASHSEED"] = "0"
@@ -146,6 +152,10 @@ def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace) -> dict[tuple
     runnable: list[tuple[Row, str]] = []
     for row, wl in todo:
         key = (row.key, wl)
+        if row.device == "cuda" and not registry.cuda_present():
+            attempts[key] = [{"key": row.key, "workload": wl, "status": "n/a",
+                              "reason": registry.NO_CUDA}]
+            continue
         if row.origin == "ours":
             reason = registry.ours_status(row.family, WORKLOADS[wl].kind)
             if reason is not None:
@@ -201,8 +211,9 @@ def _slow_process(attempts: list[dict[str, Any]]) -> bool:
 
 def _progress(row: Row, wl: str, res: dict[str, Any], tag: str) -> None:
     if res.get("status") == "ok":
-        msg = (f"fwd {fmt_ms(res['fwd']['median_ms'])} / f+b {fmt_ms(res['fb']['median_ms'])}"
-               f" ms, peak {fmt_mib(res['fb']['peak_mib'])} MiB, other load "
+        last = res[_modes(res)[-1]]
+        msg = (f"fwd {fmt_ms(res['fwd']['median_ms'])} / f+b {fmt_ms(_fb_ms(res))}"
+               f" ms, peak {fmt_mib(last['peak_mib'])} MiB, other load "
                f"{_worst_load(res):.0%}, value {fmt_value(res['value'])}")
     else:
         msg = f"{res.get('status')}: {res.get('reason')}"
@@ -235,6 +246,10 @@ def fmt_value(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.4g}"
 
 
+def _fb_ms(res: dict[str, Any]) -> float | None:
+    return res["fb"]["median_ms"] if "fb" in res else None
+
+
 def _ok(res: dict[str, Any] | None) -> bool:
     return bool(res) and res.get("status") == "ok"
 
@@ -256,12 +271,23 @@ def _cell_status(res: dict[str, Any] | None) -> str:
 
 
 def _fw(row: Row) -> str:
-    return "jax" if row.framework == "jax" else "torch"
+    return row.framework if row.framework in ("jax", "numpy", "cupy") else "torch"
+
+
+def _comparable(ours: Row, peer: Row) -> bool:
+    """Same device; same framework (torch vs torch, jax vs jax), or a native peer
+    (SciPy, cupyx) that every framework of ours is measured against."""
+    return ours.device == peer.device and (
+        _fw(peer) == _fw(ours) or peer.framework in ("numpy", "cupy"))
+
+
+def _modes(res: dict[str, Any]) -> list[str]:
+    return [m for m in ("fwd", "fb") if m in res]
 
 
 def pairs(rows: list[Row], results: dict[tuple[str, str], Any],
           workloads: list[str]) -> list[dict[str, Any]]:
-    """Every (ours row, peer/ref row) of the same family, workload and framework."""
+    """Every (ours row, peer/ref row) of the same family, workload, device and framework."""
     out = []
     for wl in workloads:
         for fam in FAMILIES[1:]:
@@ -272,8 +298,8 @@ def pairs(rows: list[Row], results: dict[tuple[str, str], Any],
                 if ro is None:
                     continue
                 for p in others:
-                    if _fw(p) != _fw(o):
-                        continue  # torch vs torch, jax vs jax
+                    if not _comparable(o, p):
+                        continue
                     rp = results.get((p.key, wl))
                     if rp is None:
                         continue
@@ -281,13 +307,16 @@ def pairs(rows: list[Row], results: dict[tuple[str, str], Any],
                                             "peer": p.key, "ours_label": o.label,
                                             "peer_label": p.label}
                     if _ok(ro) and _ok(rp):
-                        for m in ("fwd", "fb"):
+                        modes = [m for m in _modes(ro) if m in rp]
+                        for m in modes:
                             item[f"ours_{m}_ms"] = ro[m]["median_ms"]
                             item[f"peer_{m}_ms"] = rp[m]["median_ms"]
                             item[f"ratio_{m}"] = _ratio(ro[m]["median_ms"], rp[m]["median_ms"])
-                        item["ours_fb_mib"] = ro["fb"]["peak_mib"]
-                        item["peer_fb_mib"] = rp["fb"]["peak_mib"]
-                        item["ratio_fb_mib"] = _ratio(ro["fb"]["peak_mib"], rp["fb"]["peak_mib"])
+                        mem = modes[-1]  # f+b, or fwd for rows without a gradient
+                        item["mem_mode"] = mem
+                        item["ours_fb_mib"] = ro[mem]["peak_mib"]
+                        item["peer_fb_mib"] = rp[mem]["peak_mib"]
+                        item["ratio_fb_mib"] = _ratio(ro[mem]["peak_mib"], rp[mem]["peak_mib"])
                         item["ours_value"] = ro["value"]
                         item["peer_value"] = rp["value"]
                     else:
@@ -299,13 +328,13 @@ def pairs(rows: list[Row], results: dict[tuple[str, str], Any],
 
 def ce_ratios(results: dict[tuple[str, str], Any], workloads: list[str]) -> None:
     for wl in workloads:
-        ref = results.get(("torch.ce", wl))
-        for (_, w), res in results.items():
+        for (key, w), res in results.items():
             if w != wl or not _ok(res):
                 continue
-            for m in ("fwd", "fb"):
+            ref = results.get(("torch.ce@cuda" if key.endswith("@cuda") else "torch.ce", wl))
+            for m in _modes(res):
                 res[m]["x_ce"] = (_ratio(res[m]["median_ms"], ref[m]["median_ms"])
-                                  if _ok(ref) else None)
+                                  if _ok(ref) and m in ref else None)
 
 
 def findings(pair_list: list[dict[str, Any]], tol: float = 1.10,
@@ -313,12 +342,13 @@ def findings(pair_list: list[dict[str, Any]], tol: float = 1.10,
     """Pairs where our torch (eager) or jax row is slower or needs more memory than a peer."""
     lines = []
     for p in pair_list:
-        if "ratio_fb" not in p or not p["ours"].endswith((".torch", ".jax")):
+        if "ratio_fwd" not in p or not p["ours"].split("@")[0].endswith((".torch", ".jax")):
             continue
-        slow = [m for m in ("fwd", "fb") if p[f"ratio_{m}"] is not None
+        slow = [m for m in ("fwd", "fb") if p.get(f"ratio_{m}") is not None
                 and p[f"ratio_{m}"] > tol]
         mem = (p["ratio_fb_mib"] is not None and p["ratio_fb_mib"] > tol
                and p["ours_fb_mib"] - p["peer_fb_mib"] > mib_slack)
+        mem_name = "f+b" if p.get("mem_mode", "fb") == "fb" else "fwd"
         if slow or mem:
             what = []
             for m in slow:
@@ -326,7 +356,7 @@ def findings(pair_list: list[dict[str, Any]], tol: float = 1.10,
                 what.append(f"{name} ×{p[f'ratio_{m}']:.2f} ({fmt_ms(p[f'ours_{m}_ms'])} vs "
                             f"{fmt_ms(p[f'peer_{m}_ms'])} ms)")
             if mem:
-                what.append(f"peak f+b {fmt_mib(p['ours_fb_mib'])} vs "
+                what.append(f"peak {mem_name} {fmt_mib(p['ours_fb_mib'])} vs "
                             f"{fmt_mib(p['peer_fb_mib'])} MiB")
             lines.append(f"- {p['workload']} {p['ours_label']} vs {p['peer_label']}: "
                          + "; ".join(what))
@@ -339,8 +369,47 @@ def _table(header: list[str], rows: Iterable[list[str]], align: str | None = Non
                      + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def render_targets(target_list: list[dict[str, Any]]) -> list[str]:
+    """The report's target table: every target, measured or not."""
+    hdr = ["target (ours / peer ≤ bound)", "workload", "device", "measure", "ours", "peer",
+           "ours value", "peer value", "ratio", "bound", "status"]
+    body = []
+    for t in target_list:
+        unit = t["unit"]
+
+        def num(v: float | None, unit: str = unit) -> str:
+            return "n/a" if v is None else (f"{fmt_mib(v)} MiB" if unit == "MiB"
+                                             else f"{fmt_ms(v)} ms")
+
+        status = t["status"] if t["status"] != "n/a" else f"n/a ({t['reason']})"
+        body.append([t["name"], t["workload"], "GPU" if t["device"] == "cuda" else "CPU",
+                     {"fb": "f+b", "fwd": "fwd", "fb_mib": "f+b peak"}[t["metric"]],
+                     f"`{t['ours']}`", f"`{t['peer']}`", num(t["ours_value"]),
+                     num(t["peer_value"]), fmt_ratio(t["ratio"]), f"{t['bound']:g}", status])
+    measured = [t for t in target_list if t["ratio"] is not None]
+    return [f"## Targets (issues 8 and 9): {sum(t['status'] == 'met' for t in measured)} of "
+            f"{len(measured)} measured met, {len(target_list) - len(measured)} n/a", "",
+            _table(hdr, body), ""]
+
+
+def _compile_notes(rows: list[Row], results: dict[tuple[str, str], Any],
+                   workloads: list[str]) -> list[str]:
+    lines = []
+    for wl in workloads:
+        for row in rows:
+            res = results.get((row.key, wl))
+            if _ok(res) and "graph_breaks" in res:
+                lines.append(f"- {wl} {row.label}: {res['graph_breaks']} graph break(s), "
+                             f"{res['compile_warnings']} warning(s) while compiling"
+                             + (f" (first: {res['first_warning']!r})"
+                                if res.get("first_warning") else ""))
+    return ["## torch.compile: graph breaks and warnings of the compiling call", "",
+            *lines, ""] if lines else []
+
+
 def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str], Any],
-           workloads: list[str], pair_list: list[dict[str, Any]]) -> str:
+           workloads: list[str], pair_list: list[dict[str, Any]],
+           target_list: list[dict[str, Any]] | None = None) -> str:
     out = [f"# segloss_xp benchmarks — {meta['started_utc']}", ""]
     if meta.get("interrupted"):
         out.append("**Run interrupted: rows after the interruption were not measured.**")
@@ -373,6 +442,10 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
                f"{meta['other_load_median']:.0%}, max {(meta['other_load_max'] or 0):.0%}.")
     out.append("")
 
+    if target_list is not None:
+        out.extend(render_targets(target_list))
+    out.extend(_compile_notes(rows, results, workloads))
+
     # ---- summary
     out.append("## Summary (fwd / f+b median ms, peak extra MiB of f+b)")
     out.append("")
@@ -389,8 +462,8 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
             present = True
             if _ok(res):
                 cells.append(f"{fmt_ms(res['fwd']['median_ms'])} / "
-                             f"{fmt_ms(res['fb']['median_ms'])} "
-                             f"({fmt_mib(res['fb']['peak_mib'])})")
+                             f"{fmt_ms(_fb_ms(res)) if 'fb' in res else '—'} "
+                             f"({fmt_mib(res[_modes(res)[-1]]['peak_mib'])})")
             else:
                 cells.append(_cell_status(res))
         if present:
@@ -406,11 +479,11 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
            "ratio fwd", "ratio f+b", "peak MiB ours / peer", "ratio MiB", "value ours / peer"]
     body = []
     for p in pair_list:
-        if "ratio_fb" in p:
+        if "ratio_fwd" in p:
             body.append([p["workload"], p["ours_label"], p["peer_label"],
-                         f"{fmt_ms(p['ours_fwd_ms'])} / {fmt_ms(p['ours_fb_ms'])}",
-                         f"{fmt_ms(p['peer_fwd_ms'])} / {fmt_ms(p['peer_fb_ms'])}",
-                         fmt_ratio(p["ratio_fwd"]), fmt_ratio(p["ratio_fb"]),
+                         f"{fmt_ms(p['ours_fwd_ms'])} / {fmt_ms(p.get('ours_fb_ms'))}",
+                         f"{fmt_ms(p['peer_fwd_ms'])} / {fmt_ms(p.get('peer_fb_ms'))}",
+                         fmt_ratio(p["ratio_fwd"]), fmt_ratio(p.get("ratio_fb")),
                          f"{fmt_mib(p['ours_fb_mib'])} / {fmt_mib(p['peer_fb_mib'])}",
                          fmt_ratio(p["ratio_fb_mib"]),
                          f"{fmt_value(p['ours_value'])} / {fmt_value(p['peer_value'])}"])
@@ -439,15 +512,19 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
             res = results.get((row.key, wl))
             if not _ok(res):
                 continue
-            f, b = res["fwd"], res["fb"]
+            f, b = res["fwd"], res.get("fb", {})
+
+            def both(field: str, fmt: Any, f: dict[str, Any] = f,
+                     b: dict[str, Any] = b) -> str:
+                return f"{fmt(f[field])} / {fmt(b[field]) if field in b else '—'}"
+
             body.append([
-                wl, row.label, fmt_ms(f["median_ms"]), fmt_ms(b["median_ms"]),
+                wl, row.label, fmt_ms(f["median_ms"]), fmt_ms(b.get("median_ms")),
                 fmt_ratio(f.get("x_ce")), fmt_ratio(b.get("x_ce")), fmt_mib(f["peak_mib"]),
-                fmt_mib(b["peak_mib"]), f"{fmt_ms(f['min_ms'])} / {fmt_ms(b['min_ms'])}",
-                f"{f['repeats']}/{b['repeats']}",
-                f"{f['faults_per_call']:.0f}/{b['faults_per_call']:.0f}",
-                f"{fmt_ms(f['first_call_ms'])} / {fmt_ms(b['first_call_ms'])}",
-                f"{_worst_load(res):.0%}", fmt_value(res["value"])])
+                fmt_mib(b.get("peak_mib")), both("min_ms", fmt_ms), both("repeats", str),
+                both("faults_per_call", lambda v: f"{v:.0f}"),
+                both("first_call_ms", fmt_ms), f"{_worst_load(res):.0%}",
+                fmt_value(res["value"])])
     out.append(_table(hdr, body, align))
     out.append("")
 
@@ -474,6 +551,22 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
 # --------------------------------------------------------------------------- main
 
 
+def write_chart(target_list: list[dict[str, Any]], path: Path, meta: dict[str, Any]) -> None:
+    """The PNG chart next to the report; a missing matplotlib is reported, not fatal."""
+    try:
+        from .chart import render_chart
+    except ImportError as exc:  # pragma: no cover - chart.py imports matplotlib lazily
+        print(f"no chart: {exc}", file=sys.stderr)
+        return
+    try:
+        render_chart(target_list, path, f"segloss_xp targets — {meta['started_utc']}, "
+                                        f"{meta['machine']}")
+    except ImportError as exc:
+        print(f"no chart (pip install -e '.[bench]'): {exc}", file=sys.stderr)
+        return
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
@@ -482,7 +575,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="smoke run: W2D only (unless --workloads), few repeats, one pass")
     p.add_argument("--only", default=None,
                    help="regex matched against row keys and labels (torch.ce always runs)")
-    p.add_argument("--workloads", default=None, help="comma list of W2D,W3D,WBIN")
+    p.add_argument("--workloads", default=None,
+                   help=f"comma list of {','.join(WORKLOADS)} (default: all)")
+    p.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
+                   help="rows of this device (default all: GPU rows read 'n/a (no CUDA)' "
+                        "without one); a cuda-only run writes <date>-gpu.md")
+    p.add_argument("--tiny", action="store_true",
+                   help="every workload on the smoke test's tiny shapes (checks that every "
+                        "row runs; the numbers mean nothing)")
+    p.add_argument("--no-chart", action="store_true", help="write no PNG chart")
     p.add_argument("--out", default=None,
                    help="Markdown report path (default benchmarks/results/<date>.md; "
                         "a .json with every number is written next to it)")
@@ -493,7 +594,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(share of the machine; 1 disables)")
     p.add_argument("--slow", action="store_true",
                    help="also run the rows marked slow (Lovász on W3D: seconds per call)")
-    p.add_argument("--compile", action="store_true", help="also torch.compile rows of ours")
+    p.add_argument("--compile", action="store_true",
+                   help="also the CPU torch.compile rows of every loss (dice's run always; "
+                        "each costs ~15-30 s of compilation on 2 cores)")
     p.add_argument("--malloc", choices=sorted(MALLOC_MODES), default="steady")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--budget", type=float, default=None, help="seconds of timed calls per mode")
@@ -519,13 +622,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             setattr(a, k, v)
     if quick and a.rerun_load == 0.10:
         a.rerun_load = 1.0
-    wls = a.workloads or ("W2D" if quick else "W2D,W3D,WBIN")
+    wls = a.workloads or ("W2D" if quick else ",".join(WORKLOADS))
     a.workload_list = [w.strip().upper() for w in wls.split(",") if w.strip()]
     unknown = [w for w in a.workload_list if w not in WORKLOADS]
     if unknown:
         p.error(f"unknown workloads {unknown}; known: {list(WORKLOADS)}")
-    a.shape_for = {}
-    if a.shape:
+    a.shape_for = dict(registry.TINY_SHAPES) if a.tiny else {}
+    if a.tiny and a.shape is None:
+        a.shape = "tiny"
+    if a.shape and not a.tiny:
         for part in a.shape.split(";"):
             w, _, dims = part.partition("=")
             a.shape_for[w.strip().upper()] = tuple(int(d) for d in dims.split(","))
@@ -551,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     args.interrupted = False
-    rows = select_rows(args.only, args.compile)
+    rows = select_rows(args.only, args.compile, args.device)
     todo = plan(rows, args.workload_list)
     if args.list:
         for row, wl in todo:
@@ -559,8 +664,9 @@ def _main(argv: list[str] | None) -> int:
         return 0
     started = dt.datetime.now(dt.UTC)
     date = started.strftime("%Y-%m-%d")
-    out = Path(args.out) if args.out else (
-        ROOT / "benchmarks" / "results" / (f"{date}-quick.md" if args.quick else f"{date}.md"))
+    suffix = ("-gpu" if args.device == "cuda" else "") + (
+        "-tiny" if args.tiny else "-quick" if args.quick else "")
+    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"{date}{suffix}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"{len(todo)} (row, workload) pairs; report -> {out}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
@@ -583,13 +689,18 @@ def _main(argv: list[str] | None) -> int:
         "other_load_median": statistics.median(
             [_worst_load(r) for r in results.values() if _ok(r)] or [0.0]),
     }
-    text = render(meta, rows, results, args.workload_list, pair_list)
+    target_list = targets.evaluate(results)
+    text = render(meta, rows, results, args.workload_list, pair_list, target_list)
     out.write_text(text + "\n")
     payload = {"meta": meta,
                "results": [results[(r.key, wl)] for r, wl in todo if (r.key, wl) in results],
-               "pairs": pair_list}
+               "pairs": pair_list, "targets": target_list}
     out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
     print(f"wrote {out} and {out.with_suffix('.json')} ({wall / 60:.1f} min)", file=sys.stderr)
+    if not args.no_chart:
+        write_chart(target_list, out.with_suffix(".png"), meta)
+    print("refresh the README's speed table from the newest results: "
+          "python -m benchmarks.readme --write", file=sys.stderr)
     bad = [r for r in results.values() if r.get("status") == "error"]
     for r in bad:
         print(f"ERROR {r['workload']} {r['key']}: {r.get('reason')}", file=sys.stderr)

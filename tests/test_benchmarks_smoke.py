@@ -17,12 +17,23 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("torch")
-from benchmarks import registry, run
+from benchmarks import readme, registry, run, targets
 
-# Every row on W2D and WBIN (multiclass and binary code paths); W3D (3-D inputs) for the
-# eager torch rows, which cost nothing to run (jax rows would only add jit compiles).
-CASES = [(row.key, wl) for row in registry.ROWS if not row.optional for wl in row.workloads
-         if wl != "W3D" or row.framework == "torch"]
+
+def _cases() -> list[tuple[str, str]]:
+    """Every row at least once. Eager torch, NumPy and GPU rows (n/a without CUDA) on every
+    workload; jax and torch.compile rows on their first workload (each further one is one
+    more compile of the same code; the compile rows are built, and run for dice)."""
+    out = []
+    for row in registry.ROWS:
+        wls = list(row.workloads)
+        if row.framework in ("jax", "torch-compile") and row.device == "cpu":
+            wls = wls[:1]
+        out += [(row.key, wl) for wl in wls]
+    return out
+
+
+CASES = _cases()
 
 
 @pytest.mark.parametrize(("key", "workload"), CASES, ids=[f"{k}-{w}" for k, w in CASES])
@@ -31,10 +42,20 @@ def test_row_executes(key: str, workload: str) -> None:
     if row.framework == "jax":
         pytest.importorskip("jax")
     try:
-        calls = registry.make_callables(row, workload, registry.TINY_SHAPES[workload])
+        # compile rows: the same tracing without code generation (inductor takes ~15 s)
+        calls = registry.make_callables(row, workload, registry.TINY_SHAPES[workload],
+                                        compile_backend="eager")
     except registry.NotApplicable as exc:
         assert str(exc).startswith("n/a"), str(exc)
         pytest.skip(str(exc))
+    if row.framework == "torch-compile" and row.family != "dice":
+        # built (the wrapper is dice's); tracing every loss costs ~2 s each, and
+        # tests/test_silent_wrong.py compiles every loss with fullgraph already
+        return
+    if calls.fb is None:
+        value = calls.value(calls.fwd())
+        assert math.isfinite(value), (key, workload, value)
+        return
     out = calls.fb()
     assert calls.finite(out), (key, workload)
     if row.framework != "jax":  # jax: fwd is a second jit compile of the same loss
@@ -42,6 +63,19 @@ def test_row_executes(key: str, workload: str) -> None:
         assert math.isfinite(value), (key, workload, value)
         # the value under autograd is the value without it
         assert math.isclose(calls.value(out[0]), value, rel_tol=1e-4, abs_tol=1e-6)
+    if row.framework == "torch-compile":
+        assert {"graph_breaks", "compile_warnings"} <= set(calls.extra), calls.extra
+
+
+def test_gpu_rows_without_cuda_read_no_cuda() -> None:
+    if registry.cuda_present():
+        pytest.skip("CUDA present: the GPU rows run (test_row_executes)")
+    gpu = [r for r in registry.ROWS if r.device == "cuda" and r.framework != "jax"]
+    assert gpu and all(r.key.endswith("@cuda") or r.framework == "cupy" for r in gpu)
+    for row in gpu:
+        with pytest.raises(registry.NotApplicable, match=r"^n/a \(no CUDA\)$"):
+            registry.make_callables(row, row.workloads[0], registry.TINY_SHAPES[
+                row.workloads[0]])
 
 
 def test_registry_is_consistent() -> None:
@@ -51,25 +85,100 @@ def test_registry_is_consistent() -> None:
     for row in registry.ROWS:
         assert set(row.workloads) <= set(registry.WORKLOADS)
         assert row.origin in ("ours", "peer", "ref", "floor")
-    # every family of ours has at least one peer or reference row to compare with
+    # every family of ours is compared with a peer, a reference, or (targets) another row
+    compared = {registry.row_by_key(t.ours).family for t in targets.TARGETS}
     for fam in registry.FAMILIES[1:]:
-        assert any(r.family == fam and r.origin in ("peer", "ref") for r in registry.ROWS), fam
+        assert fam in compared or any(r.family == fam and r.origin in ("peer", "ref")
+                                      for r in registry.ROWS), fam
+    # every torch / jax row has its GPU twin
+    for row in registry.ROWS:
+        if row.device == "cpu" and row.framework in ("torch", "torch-compile", "jax") \
+                and row.key != "ours.dice.torch-novalidate":
+            assert registry.row_by_key(f"{row.key}@cuda").device == "cuda"
+
+
+def test_targets_name_existing_rows() -> None:
+    """Each target compares two rows that exist and run on its workload, on one device."""
+    assert len({(t.name, t.ours, t.peer, t.workload, t.metric) for t in targets.TARGETS}) \
+        == len(targets.TARGETS)
+    for t in targets.TARGETS:
+        ours, peer = registry.row_by_key(t.ours), registry.row_by_key(t.peer)
+        assert t.workload in ours.workloads and t.workload in peer.workloads, t
+        assert ours.device == peer.device == t.device, t
+        assert t.metric in targets.METRICS and t.bound > 0, t
+        if targets.METRICS[t.metric][0] == "fb":
+            assert ours.grad and peer.grad, t
+    names = {t.name for t in targets.TARGETS}
+    for expected in ("dice ≤ 0.8× MONAI", "tiny dice ≤ 1.0× MONAI",
+                     "dice peak memory ≤ 0.75× MONAI", "lovasz ≤ 0.5× smp (time)",
+                     "JAX jit dice ≤ 1.0× optax", "CuPy forward ≤ 1.2× our torch CUDA forward",
+                     "EDT torch ≤ 3× SciPy", "HD95 ≤ 1.0× MONAI",
+                     "boundary_loss ≤ 1.0× dice_loss"):
+        assert expected in names, expected
+
+
+def test_targets_evaluate() -> None:
+    """ratio = ours / peer; met at the bound; n/a names the row and why."""
+    t_ok = targets.Target("a", "ours.dice.torch", "monai.dice", "W2D", "fb", 0.8, 8)
+    t_mem = targets.Target("b", "ours.dice.torch", "monai.dice", "W2D", "fb_mib", 0.75, 8)
+    t_na = targets.Target("c", "ours.edt.torch", "scipy.edt", "EDT3D", "fwd", 3.0, 9)
+    results = {("ours.dice.torch", "W2D"): {"status": "ok", "fwd": {"median_ms": 1.0},
+                                            "fb": {"median_ms": 4.0, "peak_mib": 30.0}},
+               ("monai.dice", "W2D"): {"status": "ok", "fwd": {"median_ms": 1.0},
+                                       "fb": {"median_ms": 5.0, "peak_mib": 32.0}},
+               ("ours.edt.torch", "EDT3D"): {"status": "n/a", "reason": "n/a (not implemented)"}}
+    a, b, c = targets.evaluate(results, (t_ok, t_mem, t_na))
+    assert (a["ratio"], a["status"], a["unit"]) == (0.8, "met", "ms")
+    assert (b["ratio"], b["status"], b["unit"]) == (30 / 32, "missed", "MiB")
+    assert c["status"] == "n/a" and c["ratio"] is None
+    assert "ours.edt.torch: n/a: n/a (not implemented)" in c["reason"]
+    assert "scipy.edt: not measured in this run" in c["reason"]
+
+
+def test_chart_renders(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the chart needs matplotlib (the bench extra)")
+    from benchmarks.chart import render_chart
+
+    t = targets.TARGETS[:3]
+    results = {(x.ours, x.workload): {"status": "ok", "fb": {"median_ms": 2.0, "peak_mib": 1.0}}
+               for x in t} | {(x.peer, x.workload): {"status": "ok", "fb": {
+                   "median_ms": 3.0, "peak_mib": 1.0}} for x in t}
+    path = render_chart(targets.evaluate(results, t), tmp_path / "c.png", "test")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_speed_table_is_rendered_from_the_newest_results() -> None:
+    """The README's block names the newest results files and equals their rendering."""
+    named, current = readme.readme_files(readme.README.read_text())
+    assert named == readme.newest_results(), (
+        "README's speed table names other files than the newest results: run "
+        "python -m benchmarks.readme --write")
+    assert current == readme.block(named), "stale: run python -m benchmarks.readme --write"
 
 
 def test_runner_end_to_end(tmp_path: Path) -> None:
-    """One cheap row through the subprocess worker and the report writer."""
+    """Two cheap rows (a loss, a distance without gradient) through the subprocess worker,
+    the report, the targets and the chart."""
     out = tmp_path / "bench.md"
-    rc = run.main(["--quick", "--only", r"^torch\.ce$", "--workloads", "W2D",
-                   "--shape", "W2D=2,4,8,8", "--out", str(out), "--budget", "0",
+    rc = run.main(["--tiny", "--only", r"^(torch\.ce|scipy\.edt)$", "--workloads", "W2D,EDT3D",
+                   "--device", "cpu", "--out", str(out), "--budget", "0",
                    "--min-repeats", "2", "--max-repeats", "2", "--mem-calls", "1"])
     assert rc == 0
     text = out.read_text()
-    assert "## Summary" in text and "torch F.cross_entropy" in text
+    assert "## Summary" in text and "torch F.cross_entropy" in text and "## Targets" in text
     payload = json.loads(out.with_suffix(".json").read_text())
-    (res,) = payload["results"]
-    assert (res["key"], res["workload"], res["status"]) == ("torch.ce", "W2D", "ok"), res
-    assert math.isfinite(res["value"]) and res["finite"]
-    assert res["fwd"]["repeats"] == 2 and res["fb"]["peak_mib"] is not None
+    ce, edt = payload["results"]
+    assert (ce["key"], ce["workload"], ce["status"]) == ("torch.ce", "W2D", "ok"), ce
+    assert math.isfinite(ce["value"]) and ce["finite"]
+    assert ce["fwd"]["repeats"] == 2 and ce["fb"]["peak_mib"] is not None
+    assert (edt["key"], edt["status"]) == ("scipy.edt", "ok") and "fb" not in edt, edt
+    assert len(payload["targets"]) == len(targets.TARGETS)
+    assert {t["status"] for t in payload["targets"]} == {"n/a"}  # no row of ours ran
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_report_pairs_and_findings() -> None:
