@@ -98,6 +98,12 @@ def _default_mode(fn: Callable[..., Any]) -> str:
     return str(_params(fn)["mode"].default)
 
 
+# The metrics (DESIGN §8) take hard integer/bool predictions, so the rows refusing those
+# do not apply to them (:func:`_applies`); a required keyword goes into every call.
+METRICS = tuple(public_functions("metrics"))
+REQUIRED_KWARGS: Mapping[str, Mapping[str, Any]] = {"normalized_surface_dice": {"tolerance": 1.0}}
+
+
 NOT_BINARY_BY_DEFAULT = tuple(n for n, fn in STANDARD.items() if _default_mode(fn) != "binary")
 SIGMOID_BY_DEFAULT = tuple(n for n, fn in STANDARD.items() if _default_mode(fn) != "multiclass")
 
@@ -450,6 +456,43 @@ VALUE_VARIANTS = (
         values=True, kwargs={"pixel_weights": _set(4, -1.0)(np.ones((N, H, W)))}),
 )
 
+# The metrics' own keywords (issue #9 item 7): NumPy; their label-range check: CORE.
+SURFACE_METRICS = tuple(n for n in METRICS if "spacing" in _params(FUNCTIONS[n]))
+METRIC_ROWS = (
+    Row("num_classes_missing", ValueError, ("`num_classes`", "label map", "None"),
+        mode="multiclass", only=METRICS, inputs=lambda p, t: (t.copy(), t)),
+    Row("num_classes_mismatch", ValueError, ("`num_classes`=4", "3 channels"),
+        kwargs={"num_classes": 4}, only=METRICS),
+    Row("num_classes=1", ValueError, ("`num_classes`", ">= 2", "1"),
+        kwargs={"num_classes": 1}, mode="multiclass", only=METRICS),
+    Row("num_classes_float", TypeError, ("`num_classes`", "float", "3.0"),
+        kwargs={"num_classes": 3.0}, only=METRICS),
+    Row("empty_unknown", ValueError, ("`empty`", "'one', 'nan', 'ignore'", "'zero'"),
+        kwargs={"empty": "zero"}, only=METRICS),
+    *(Row(f"percentile={v}", ValueError, ("`percentile`", "[0, 100]", str(v)),
+          kwargs={"percentile": v}, only=METRICS) for v in (-1.0, 100.5)),
+    Row("percentile=nan", ValueError, ("`percentile`", "nan"),
+        kwargs={"percentile": float("nan")}, only=METRICS),
+    Row("percentile=str", TypeError, ("`percentile`", "str"), kwargs={"percentile": "95"},
+        only=METRICS),
+    *_weights_rows("tolerance"),
+    Row("tolerance=-1", ValueError, ("`tolerance`", ">= 0", "-1.0"),
+        kwargs={"tolerance": -1.0}, only=METRICS),
+    Row("spacing_length", ValueError, ("`spacing`", "expected 2", "got 3"),
+        kwargs={"spacing": (1.0, 1.0, 1.0)}, only=SURFACE_METRICS),
+    *(Row(f"spacing={v}", ValueError, ("`spacing`", "> 0", repr(v)),
+          kwargs={"spacing": v}, only=SURFACE_METRICS) for v in (0.0, -1.0)),
+    Row("spacing_entry_str", TypeError, ("`spacing`", "real numbers", "'a'"),
+        kwargs={"spacing": (1.0, "a")}, only=SURFACE_METRICS),
+    Row("y_pred_mask_2@binary", ValueError, ("`y_pred`", "[0, 1]", "2.0"), mode="binary",
+        values=True, only=METRICS, inputs=_pred(lambda p: _set(3, 2)((p > 0).astype(np.int64)))),
+)
+METRIC_VALUE_ROWS = (
+    Row("y_pred_label_3", ValueError, ("`y_pred`", "[0, 3)", "label 3"), mode="multiclass",
+        values=True, only=METRICS, kwargs={"num_classes": 3},
+        inputs=lambda p, t: (_set(5, 3)(t), t)),
+)
+
 # ----------------------------------------------------------------------------- other call forms
 
 # deep_supervision(loss_fn, preds, y_true, ...): dice_loss over two scales
@@ -633,11 +676,19 @@ def _mode_for(row: Row, fn: Callable[..., Any]) -> str | None:
     return row.mode if row.mode in modes else None
 
 
+def _applies(row: Row, name: str) -> bool:
+    """False for a row that does not apply to function ``name`` by design (reason inline)."""
+    if name in METRICS and row.error is TypeError and "real floating" in row.words and \
+            "complex" not in row.id:
+        return False  # metrics take hard (integer/bool) predictions
+    return not (name in METRICS and row.id == "threshold=-1")  # any real threshold is valid
+
+
 def _standard_cases(rows: Iterable[Row], backends: Sequence[str]) -> Iterator[Case]:
     for row in rows:
         for name, fn in STANDARD.items():
             params = _params(fn)
-            if row.only is not None and name not in row.only:
+            if (row.only is not None and name not in row.only) or not _applies(row, name):
                 continue
             if any(k not in params and k != UNKNOWN_KEYWORD for k in row.kwargs):
                 continue  # a row whose keyword the function lacks is not generated
@@ -658,7 +709,8 @@ def _own_cases(table: str, rows: Iterable[Row], backends: Sequence[str]) -> Iter
 CASES: tuple[Case, ...] = (
     *_standard_cases(STRUCTURAL_ALL, ALL),
     *_standard_cases((*STRUCTURAL_CORE, *VALUE_ROWS), CORE),
-    *_standard_cases((*SHAPE_ROWS, *ARGUMENT_ROWS, *VALUE_VARIANTS), NUMPY),
+    *_standard_cases((*SHAPE_ROWS, *ARGUMENT_ROWS, *VALUE_VARIANTS, *METRIC_ROWS), NUMPY),
+    *_standard_cases(METRIC_VALUE_ROWS, CORE),
     *_own_cases("deep_supervision", DS_ALL, ALL),
     *_own_cases("deep_supervision", DS_VALUES, CORE),
     *_own_cases("deep_supervision", (*DS_SHAPES, *DS_ARGS), NUMPY),
@@ -739,7 +791,7 @@ def _build(case: Case) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, A
     if case.table in ("standard", "check_inputs"):
         assert case.mode is not None
         args: tuple[Any, ...] = BASE[case.mode]
-        kwargs: dict[str, Any] = {"mode": case.mode}
+        kwargs: dict[str, Any] = {"mode": case.mode, **REQUIRED_KWARGS.get(case.name, {})}
         classes = 1 if case.mode == "binary" else C
     elif case.table == "deep_supervision":
         args, kwargs, classes = (sx.dice_loss, DS_PREDS, LABELS), {}, C
@@ -927,7 +979,8 @@ def _jit_case(name: str) -> tuple[Callable[..., Any], tuple[np.ndarray, ...], st
         return (lambda i, p, g: fn((i, p[:1], g)), STATS,
                 both("`stats`", "one shape", "(1, 3)", "(2, 3)"))
     p, t = BASE[_default_mode(fn) if name in STANDARD else "multiclass"]
-    return (lambda p, t: fn(p, t), (p, t[..., :3]),
+    required = REQUIRED_KWARGS.get(name, {})
+    return (lambda p, t: fn(p, t, **required), (p, t[..., :3]),
             both("shape mismatch", str(p.shape), str(t[..., :3].shape)))
 
 
@@ -945,7 +998,7 @@ def test_jit_structural_error_raises_at_trace_time(name: str) -> None:
         return
     with pytest.raises(ValueError, match=message):
         jax_module.jit(f)(*(jax.asarray(a) for a in arrays))
-    if name in STANDARD:  # an integer y_pred: our TypeError, at trace time too
+    if name in STANDARD and name not in METRICS:  # an integer y_pred: our TypeError
         p, t = BASE[_default_mode(FUNCTIONS[name])]
         with pytest.raises(TypeError, match=both("`y_pred`", "real floating", "int64")):
             jax_module.jit(f)(jax.asarray((p > 0).astype(np.int64)), jax.asarray(t))
