@@ -31,6 +31,7 @@ from segloss_xp.testing import Backend
 
 __all__ = [
     "AUTOGRAD_BACKENDS",
+    "REQUIRED_KEYWORDS",
     "ROOT",
     "losses",
     "modes",
@@ -59,6 +60,10 @@ def softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
 def one_hot(labels: np.ndarray, num_classes: int, axis: int = 1) -> np.ndarray:
     """Integer labels ``(N, *spatial)`` -> float64 one-hot with the class axis at ``axis``."""
     return np.moveaxis(np.eye(num_classes)[np.asarray(labels)], -1, axis)
+
+
+#: Valid values of the keyword-only arguments without a default, for generic calls.
+REQUIRED_KEYWORDS: dict[str, dict[str, Any]] = {"normalized_surface_dice": {"tolerance": 1.0}}
 
 
 def public_functions(family: str | None = None) -> dict[str, Callable[..., Any]]:

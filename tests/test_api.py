@@ -15,7 +15,7 @@ import pytest
 
 import segloss_xp as sx
 from conformance.cases import LOSSES
-from conformance.helpers import losses, public_functions
+from conformance.helpers import REQUIRED_KEYWORDS, losses, public_functions
 from segloss_xp import _dispatch, _math
 from segloss_xp._capabilities import CAPABILITIES, FEATURES, markdown_table
 from segloss_xp._docs import DOCS
@@ -118,7 +118,8 @@ def test_unsupported_feature_raises_the_declared_reason() -> None:
     y = da.from_array(np.zeros((2, 4), dtype=np.int64), chunks=-1)
     for name in unsupported:
         with pytest.raises(TypeError, match=f"{name} does not support dask arrays"):
-            getattr(sx, name)(x, y)  # refused before any shape or mode check
+            # refused before any shape or mode check
+            getattr(sx, name)(x, y, **REQUIRED_KEYWORDS.get(name, {}))
     assert set(FEATURES) == {"dask", "jit", "autograd", "compile"}
 
 

@@ -51,7 +51,7 @@ import numpy as np
 import pytest
 
 import segloss_xp as sx
-from conformance.helpers import public_functions, require_capability
+from conformance.helpers import REQUIRED_KEYWORDS, public_functions, require_capability
 from segloss_xp._capabilities import CAPABILITIES
 from segloss_xp._formulas import FORMULAS
 from segloss_xp.testing import BACKEND_NAMES, Backend, load_backend
@@ -101,7 +101,6 @@ def _default_mode(fn: Callable[..., Any]) -> str:
 # The metrics (DESIGN §8) take hard integer/bool predictions, so the rows refusing those
 # do not apply to them (:func:`_applies`); a required keyword goes into every call.
 METRICS = tuple(public_functions("metrics"))
-REQUIRED_KWARGS: Mapping[str, Mapping[str, Any]] = {"normalized_surface_dice": {"tolerance": 1.0}}
 
 
 NOT_BINARY_BY_DEFAULT = tuple(n for n, fn in STANDARD.items() if _default_mode(fn) != "binary")
@@ -791,7 +790,7 @@ def _build(case: Case) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, A
     if case.table in ("standard", "check_inputs"):
         assert case.mode is not None
         args: tuple[Any, ...] = BASE[case.mode]
-        kwargs: dict[str, Any] = {"mode": case.mode, **REQUIRED_KWARGS.get(case.name, {})}
+        kwargs: dict[str, Any] = {"mode": case.mode, **REQUIRED_KEYWORDS.get(case.name, {})}
         classes = 1 if case.mode == "binary" else C
     elif case.table == "deep_supervision":
         args, kwargs, classes = (sx.dice_loss, DS_PREDS, LABELS), {}, C
@@ -979,7 +978,7 @@ def _jit_case(name: str) -> tuple[Callable[..., Any], tuple[np.ndarray, ...], st
         return (lambda i, p, g: fn((i, p[:1], g)), STATS,
                 both("`stats`", "one shape", "(1, 3)", "(2, 3)"))
     p, t = BASE[_default_mode(fn) if name in STANDARD else "multiclass"]
-    required = REQUIRED_KWARGS.get(name, {})
+    required = REQUIRED_KEYWORDS.get(name, {})
     return (lambda p, t: fn(p, t, **required), (p, t[..., :3]),
             both("shape mismatch", str(p.shape), str(t[..., :3].shape)))
 
