@@ -41,6 +41,9 @@ def render_chart(targets: Sequence[dict[str, Any]], path: Path, title: str) -> P
     ax.barh(ys, ratios, color=colours, height=0.7)
     ax.scatter([t["bound"] for t in shown], ys, marker="|", s=220, color="black",
                zorder=3, label="target (bound)")
+    for y, t in zip(ys, shown, strict=True):
+        ax.annotate(f"{t['ratio']:.2f}", (t["ratio"], y), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=6)
     ax.set_yticks(ys, [_label(t) for t in shown], fontsize=7)
     ax.set_xscale("log")
     ax.axvline(1.0, color="grey", linewidth=0.8, linestyle=":")
@@ -49,7 +52,7 @@ def render_chart(targets: Sequence[dict[str, Any]], path: Path, title: str) -> P
     ax.set_title(f"{title}\n{met} of {len(shown)} measured targets met"
                  + (f"; {left_out} not measured (n/a)" if left_out else ""), fontsize=9)
     if shown:
-        ax.legend(loc="lower right", fontsize=7)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -2,15 +2,20 @@
 
 Runs every row of :mod:`benchmarks.registry` on the chosen workloads, each
 (row, workload) in a fresh subprocess (:mod:`benchmarks.measure`), and writes
-a Markdown report plus a JSON file with every number. See
-``benchmarks/README.md`` for the method and how to read the tables.
+a Markdown report, a JSON file with every number and the targets of
+:mod:`benchmarks.targets` (ratio, bound, met/missed), and a PNG chart of the
+target ratios (:mod:`benchmarks.chart`). See ``benchmarks/README.md`` for the
+method and how to read the tables; ``python -m benchmarks.readme --write``
+then refreshes README's speed table.
 
 Examples::
 
-    ./dev bench                       # full run (W2D, W3D, WBIN), ~10-15 min on 2 cores
-    ./dev bench --quick               # smoke run: W2D only, few repeats, ~1-2 min
+    ./dev bench                       # full run (every workload), ~25-30 min on 2 cores
+    ./dev bench --quick               # smoke run: W2D only, few repeats, ~2-3 min
+    ./dev bench --tiny --budget 0 --max-repeats 2   # every row once on tiny shapes
     ./dev bench --only dice --workloads W2D
-    ./dev bench --compile --slow      # also torch.compile rows and the slow W3D Lovász rows
+    ./dev bench --compile --slow      # also every CPU torch.compile row and JAX Lovász W3D
+    python -m benchmarks.run --device cuda   # GPU rows only -> results/<date>-gpu.md
 """
 
 from __future__ import annotations
@@ -250,6 +255,10 @@ def _fb_ms(res: dict[str, Any]) -> float | None:
     return res["fb"]["median_ms"] if "fb" in res else None
 
 
+def _no_cuda(res: dict[str, Any]) -> bool:
+    return res.get("reason") == registry.NO_CUDA
+
+
 def _ok(res: dict[str, Any] | None) -> bool:
     return bool(res) and res.get("status") == "ok"
 
@@ -459,7 +468,7 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
             if res is None:
                 cells.append("")
                 continue
-            present = True
+            present = present or not _no_cuda(res)
             if _ok(res):
                 cells.append(f"{fmt_ms(res['fwd']['median_ms'])} / "
                              f"{fmt_ms(_fb_ms(res)) if 'fb' in res else '—'} "
@@ -532,11 +541,16 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
     out.append("## Not run")
     out.append("")
     lines = []
+    no_cuda = 0
     for wl in workloads:
         for row in rows:
             res = results.get((row.key, wl))
-            if res is not None and not _ok(res):
+            if res is not None and _no_cuda(res):
+                no_cuda += 1
+            elif res is not None and not _ok(res):
                 lines.append(f"- {wl} {row.label}: {res.get('status')} — {res.get('reason')}")
+    if no_cuda:
+        lines.append(f"- {no_cuda} GPU (row, workload) pairs: {registry.NO_CUDA}")
     out.extend(lines or ["- nothing"])
     out.append("")
     notes = sorted({f"- {r.label}: {r.note}" for r in rows if r.note})
@@ -620,7 +634,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for k, v in defaults.items():
         if getattr(a, k) is None:
             setattr(a, k, v)
-    if quick and a.rerun_load == 0.10:
+    if (quick or a.tiny) and a.rerun_load == 0.10:
         a.rerun_load = 1.0
     wls = a.workloads or ("W2D" if quick else ",".join(WORKLOADS))
     a.workload_list = [w.strip().upper() for w in wls.split(",") if w.strip()]

@@ -131,7 +131,8 @@ def _reading(res: Mapping[str, Any] | None, metric: str) -> tuple[float | None, 
     if res is None:
         return None, "not measured in this run"
     if res.get("status") != "ok":
-        return None, f"{res.get('status')}: {res.get('reason')}"
+        status, reason = str(res.get("status")), str(res.get("reason"))
+        return None, reason if reason.startswith(status) else f"{status}: {reason}"
     mode, fld, _ = METRICS[metric]
     if mode not in res:
         return None, f"no {mode} mode"

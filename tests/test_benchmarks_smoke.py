@@ -131,7 +131,7 @@ def test_targets_evaluate() -> None:
     assert (a["ratio"], a["status"], a["unit"]) == (0.8, "met", "ms")
     assert (b["ratio"], b["status"], b["unit"]) == (30 / 32, "missed", "MiB")
     assert c["status"] == "n/a" and c["ratio"] is None
-    assert "ours.edt.torch: n/a: n/a (not implemented)" in c["reason"]
+    assert "ours.edt.torch: n/a (not implemented)" in c["reason"]
     assert "scipy.edt: not measured in this run" in c["reason"]
 
 
