@@ -456,7 +456,8 @@ def render(meta: dict[str, Any], rows: list[Row], results: dict[tuple[str, str],
     out.extend(_compile_notes(rows, results, workloads))
 
     # ---- summary
-    out.append("## Summary (fwd / f+b median ms, peak extra MiB of f+b)")
+    out.append("## Summary (fwd / f+b median ms, peak extra MiB of f+b; rows without a gradient: "
+               "of fwd)")
     out.append("")
     hdr = ["loss", *[f"{w} fwd / f+b ms (MiB)" for w in workloads]]
     body = []
