@@ -2,9 +2,11 @@
 
 No timing assertions (speed is measured by ``python -m benchmarks.run``, never
 in unit tests); this only proves that every row builds, executes forward and
-forward+backward, and gives a finite loss and gradient, and that the runner
-writes its report. Rows whose library is missing or that do not apply to a
-workload skip with the reason the report would print.
+forward+backward, and gives a finite loss and gradient, that the runner writes
+its report, targets and chart, that every target names rows that exist, and
+that README's speed table is the rendering of the newest results file. Rows
+whose library is missing, that do not apply to a workload, or that need a GPU
+on a machine without one skip with the reason the report would print.
 """
 
 from __future__ import annotations
