@@ -202,7 +202,9 @@ def normalized_surface_dice(y_pred: NDArray, y_true: NDArray, *,
 
     def value(d_pg: NDArray, d_gp: NDArray, sp: NDArray, sg: NDArray, j: int) -> float:
         tau = tolerances[j]
-        return float((np.sum(d_pg <= tau) + np.sum(d_gp <= tau)) / (sp.sum() + sg.sum()))
+        # ties: a lattice distance equal to tau counts whatever its rounding (1e-6 relative)
+        within = np.sum(d_pg <= tau * (1 + 1e-6)) + np.sum(d_gp <= tau * (1 + 1e-6))
+        return float(within / (sp.sum() + sg.sum()))
 
     return reduce(_surface_table(y_pred, y_true, value, spacing=spacing, one_empty=0.0,
                                  **kw), reduction)

@@ -50,6 +50,9 @@ EMPTY = ("one", "nan", "ignore")
 Spacing = float | Sequence[float] | None
 
 _NO_GRAD = "a metric of hard masks: no gradient"
+# a distance within this relative margin of the tolerance counts as within it: a lattice
+# distance equal to the tolerance (2.0 = |(2·0.8, 1.2)|) comes out 2.0000000000000004
+TIE = 1e-6
 _NO_COMPILE = "a metric on hard masks, evaluated eagerly (host path on the CPU)"
 _DISTANCE_DASK = ("surface distances need the distance transform and a sort with "
                   "take_along_axis, which dask lacks; compute the arrays first")
@@ -462,7 +465,8 @@ def _dense_summary(summary: _Summary, distances: Array, points: Array, count: Ar
         return xp.sum(xp.where(on, flat, zero), axis=-1)
     if summary.kind == "within":
         tolerance = xp.reshape(as_like(summary.tolerance, flat, xp=xp), (1, c, 1))
-        return xp.astype(xp.count_nonzero(on & (flat <= tolerance), axis=-1), flat.dtype)
+        within = on & (flat <= tolerance * (1 + TIE))
+        return xp.astype(xp.count_nonzero(within, axis=-1), flat.dtype)
     # non-surface elements sort last; the largest finite value keeps the arithmetic
     # finite where a surface is empty (the empty policy replaces that entry)
     ordered = xp.sort(xp.where(on, flat, xp.full_like(flat, xp.finfo(flat.dtype).max)),
@@ -487,7 +491,7 @@ def _host_summary(summary: _Summary, distances: Any, c: int) -> float:
     if summary.kind == "sum":
         return float(np.sum(distances))
     if summary.kind == "within":
-        return float(np.count_nonzero(distances <= summary.tolerance[c]))
+        return float(np.count_nonzero(distances <= summary.tolerance[c] * (1 + TIE)))
     return float(np.percentile(distances, summary.q))
 
 
@@ -764,7 +768,10 @@ def normalized_surface_dice(
     ``NSD = (|{x ∈ ∂P : d(x, ∂G) ≤ τ}| + |{y ∈ ∂G : d(y, ∂P) ≤ τ}|) / (|∂P| + |∂G|)``
     over the surface points, MONAI's ``compute_surface_dice(class_thresholds=[τ_c],
     use_subvoxels=False)`` (DeepMind's ``surface-distance`` weighs surface elements by
-    their area instead). Both surfaces empty give NaN, one empty 0.
+    their area instead). A distance equal to ``τ`` up to a relative ``1e-6`` counts as
+    within: a distance of exactly ``τ`` on the voxel lattice (``2.0 = |(2·0.8, 1.2)|``)
+    would otherwise depend on rounding (MONAI's float32 distances include such ties).
+    Both surfaces empty give NaN, one empty 0.
 
     References
     ----------

@@ -258,6 +258,13 @@ def test_hand_computed_surface_metrics() -> None:
         pytest.approx(10 / 14)
     # anisotropic spacing: the right column is 2.0 away along the second axis
     assert float(sx.hausdorff_distance(pred, true, spacing=(1.0, 2.0), **kw)[0, 0]) == 2.0
+    # a lattice distance equal to the tolerance counts, whatever its rounding:
+    # |(2·0.8, 1·1.2)| = 2 but 1.6² + 1.2² = 4.000000000000001 in float64
+    one, other = np.zeros((1, 1, 4, 4), dtype=bool), np.zeros((1, 1, 4, 4), dtype=bool)
+    one[0, 0, 0, 0], other[0, 0, 2, 1] = True, True
+    nsd = [float(sx.normalized_surface_dice(one, other, tolerance=t, spacing=(0.8, 1.2),
+                                            **kw)[0, 0]) for t in (2.0, 1.99)]
+    assert nsd == [1.0, 0.0]
 
 
 # ----------------------------------------------------------------------------- dask
