@@ -23,9 +23,9 @@ from . import _math
 from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
-__all__ = ["cumulative_sum", "label_counts", "label_sums", "lazy_assert", "log_sigmoid",
-           "log_softmax", "native", "scatter_labels", "sigmoid", "softmax", "stop_gradient",
-           "take_labels"]
+__all__ = ["cumulative_sum", "host_arrays", "label_counts", "label_sums", "lazy_assert",
+           "log_sigmoid", "log_softmax", "native", "scatter_labels", "sigmoid", "softmax",
+           "stop_gradient", "take_labels"]
 
 Kernel = Callable[..., Array]
 
@@ -225,3 +225,23 @@ def lazy_assert(flag: Array, message: str, *, xp: Namespace) -> Array:
     """
     check = _LAZY_ASSERTS.get(library(xp))
     return flag if check is None else check(flag, message)
+
+
+def _torch_host_view(x: Array) -> object:
+    return x.numpy() if x.device.type == "cpu" else None
+
+
+# the NumPy view of an array whose data already is in host memory (no copy)
+_HOST_VIEWS: dict[str, Callable[[Array], object]] = {
+    "numpy": lambda x: x,
+    "torch": _torch_host_view,
+}
+
+
+def host_arrays(*arrays: Array, xp: Namespace) -> list[object] | None:
+    """NumPy views of ``arrays`` when all hold their data in host memory (NumPy, torch on
+    the CPU), for a SciPy host path; ``None`` otherwise (the caller runs its generic path).
+    """
+    view = _HOST_VIEWS.get(library(xp))
+    views = [] if view is None else [view(a) for a in arrays]
+    return views if view is not None and all(v is not None for v in views) else None

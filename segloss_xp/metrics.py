@@ -26,10 +26,11 @@ from typing import Any, Literal, NamedTuple
 
 from . import _checks, _values
 from ._capabilities import declare, require
+from ._dispatch import host_arrays
 from ._formulas import dice_ratio, jaccard_ratio
 from ._inputs import _check_devices, _pred_layout, _target_layout
 from ._morphology import surface
-from ._namespace import Array, Namespace, as_like, device, get_namespace, is_concrete, library
+from ._namespace import Array, Namespace, as_like, device, get_namespace, is_concrete
 from ._values import ValueChecks
 from .distance import distance_transform_edt
 
@@ -496,18 +497,10 @@ def _host_summary(summary: _Summary, distances: Any, c: int) -> float:
 
 
 def _host_arrays(*arrays: Array) -> list[Any] | None:
-    """NumPy views of concrete NumPy / torch-CPU arrays when SciPy is installed, else None."""
+    """NumPy views of concrete host arrays (NumPy, torch CPU) when SciPy is installed."""
     if not is_concrete(*arrays) or importlib.util.find_spec("scipy") is None:
         return None
-    xp = get_namespace(*arrays)
-    name = library(xp)
-    if name == "numpy":
-        import numpy as np
-
-        return [np.asarray(a) for a in arrays]
-    if name == "torch" and all(a.device.type == "cpu" for a in arrays):
-        return [a.numpy() for a in arrays]
-    return None
+    return host_arrays(*arrays, xp=get_namespace(*arrays))
 
 
 Tables = tuple[Any, Any, Any, Any]  # forward, backward (None when directed), |∂P|, |∂G|
