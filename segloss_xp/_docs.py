@@ -215,6 +215,9 @@ ValueError
     ``num_classes``, bad ``percentile``/``tolerance``/``spacing``, and on concrete
     arrays labels outside ``[0, num_classes)``, target values outside [0, 1] or
     non-finite scores."""
+# the closing sections of every metric, and the parameters the overlap scores end with
+DOCS["metric_result"] = DOCS["returns_metric"] + "\n\n" + DOCS["raises_metric"]
+DOCS["overlap_result"] = _join("empty", "reduction_metric") + "\n\n" + DOCS["metric_result"]
 
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<key>\w+)\)s[ \t]*$", re.MULTILINE)
 

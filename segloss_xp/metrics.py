@@ -269,8 +269,15 @@ def _counts(masks: _Masks) -> ConfusionCounts:
     return ConfusionCounts(count(p & t), count(p & ~t), count(~p & t), count(~p & ~t))
 
 
-def _overlap(masks: _Masks, ratio: Callable[..., Array], *, empty: str) -> Array:
-    """``ratio(I, P, G)`` per image and class from the counts; the ``empty`` policy."""
+def _overlap_score(y_pred: Array, y_true: Array, ratio: Callable[..., Array], *, caller: str,
+                   mode: str, num_classes: int | None, threshold: float,
+                   include_background: bool, empty: str, reduction: str) -> Array:
+    """``ratio(I, P, G)`` per image and class from the counts, ``empty`` policy, reduced."""
+    _checks.check_choice("empty", empty, EMPTY)
+    _check_reduction(reduction, _checks.REDUCTIONS)
+    masks = _hard_masks(y_pred, y_true, mode=mode, num_classes=num_classes,
+                        threshold=threshold, include_background=include_background,
+                        caller=caller)
     xp = masks.xp
     tp, fp, fn, _ = _counts(masks)
     inter, pred, true = (xp.astype(v, masks.dtype) for v in (tp, tp + fp, tp + fn))
@@ -279,7 +286,7 @@ def _overlap(masks: _Masks, ratio: Callable[..., Array], *, empty: str) -> Array
         score = xp.where(pred + true == 0, xp.full_like(score, math.nan), score)
     elif empty == "ignore":
         score = xp.where(true == 0, xp.full_like(score, math.nan), score)
-    return score
+    return masks.checks.poison(_reduce(score, reduction, xp=xp))
 
 
 def _poison_counts(counts: ConfusionCounts, checks: ValueChecks, *,
@@ -352,12 +359,7 @@ def dice_score(
     """Dice coefficient ``2·tp / (2·tp + fp + fn)`` of hard masks, per image and class.
 
     %(inputs_metric)s
-    %(empty)s
-    %(reduction_metric)s
-
-    %(returns_metric)s
-
-    %(raises_metric)s
+    %(overlap_result)s
 
     Notes
     -----
@@ -381,13 +383,10 @@ def dice_score(
     >>> np.round(score.astype(np.float64), 4).tolist()
     [[0.8, 0.6667]]
     """
-    _checks.check_choice("empty", empty, EMPTY)
-    _check_reduction(reduction, _checks.REDUCTIONS)
-    masks = _hard_masks(y_pred, y_true, mode=mode, num_classes=num_classes,
-                        threshold=threshold, include_background=include_background,
-                        caller="dice_score")
-    table = _overlap(masks, dice_ratio, empty=empty)
-    return masks.checks.poison(_reduce(table, reduction, xp=masks.xp))
+    return _overlap_score(y_pred, y_true, dice_ratio, caller="dice_score", mode=mode,
+                          num_classes=num_classes, threshold=threshold,
+                          include_background=include_background, empty=empty,
+                          reduction=reduction)
 
 
 @declare("metrics", autograd=_NO_GRAD)
@@ -399,12 +398,7 @@ def iou_score(
     """Intersection over union (Jaccard index) ``tp / (tp + fp + fn)`` of hard masks.
 
     %(inputs_metric)s
-    %(empty)s
-    %(reduction_metric)s
-
-    %(returns_metric)s
-
-    %(raises_metric)s
+    %(overlap_result)s
 
     Notes
     -----
@@ -427,13 +421,10 @@ def iou_score(
     >>> np.round(score.astype(np.float64), 4).tolist()
     [[0.6667, 0.5]]
     """
-    _checks.check_choice("empty", empty, EMPTY)
-    _check_reduction(reduction, _checks.REDUCTIONS)
-    masks = _hard_masks(y_pred, y_true, mode=mode, num_classes=num_classes,
-                        threshold=threshold, include_background=include_background,
-                        caller="iou_score")
-    table = _overlap(masks, jaccard_ratio, empty=empty)
-    return masks.checks.poison(_reduce(table, reduction, xp=masks.xp))
+    return _overlap_score(y_pred, y_true, jaccard_ratio, caller="iou_score", mode=mode,
+                          num_classes=num_classes, threshold=threshold,
+                          include_background=include_background, empty=empty,
+                          reduction=reduction)
 
 
 # --------------------------------------------------------------------------- surfaces
@@ -626,9 +617,7 @@ def hausdorff_distance(
         (``d(P → G)``); by default the larger of the two directions.
     %(spacing)s
 
-    %(returns_metric)s
-
-    %(raises_metric)s
+    %(metric_result)s
 
     Notes
     -----
@@ -692,9 +681,7 @@ def average_surface_distance(
         mean distance from the prediction's surface to the target's only.
     %(spacing)s
 
-    %(returns_metric)s
-
-    %(raises_metric)s
+    %(metric_result)s
 
     Notes
     -----
@@ -752,9 +739,7 @@ def normalized_surface_dice(
         included, also when it is dropped); finite and >= 0. Required.
     %(spacing)s
 
-    %(returns_metric)s
-
-    %(raises_metric)s
+    %(metric_result)s
 
     Notes
     -----
