@@ -8,6 +8,7 @@ float64) dtype; gradients come from the caller's framework.
 from ._inputs import check_inputs
 from ._options import get_option, options
 from .compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss, dice_focal_loss
+from .distance import distance_transform_edt, signed_distance_map, unet_weight_map
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from .metrics import (
     average_surface_distance,
@@ -47,6 +48,7 @@ __all__ = [
     "dice_focal_loss",
     "dice_loss",
     "dice_score",
+    "distance_transform_edt",
     "exp_log_loss",
     "focal_loss",
     "focal_tversky_loss",
@@ -61,6 +63,8 @@ __all__ = [
     "normalized_surface_dice",
     "options",
     "region_loss_from_stats",
+    "signed_distance_map",
     "soft_confusion",
     "tversky_loss",
+    "unet_weight_map",
 ]

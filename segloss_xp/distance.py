@@ -12,11 +12,19 @@ import math
 from collections.abc import Sequence
 
 from ._capabilities import declare
-from ._checks import check_spacing
+from ._checks import (
+    MODES,
+    Mode,
+    check_choice,
+    check_nonnegative,
+    check_positive,
+    check_spacing,
+    should_check_values,
+)
 from ._dispatch import native
 from ._namespace import Array, Namespace, device, get_namespace, is_concrete, library
 
-__all__ = ["distance_transform_edt"]
+__all__ = ["distance_transform_edt", "signed_distance_map", "unet_weight_map"]
 
 # elements of the largest temporary of the generic transform (see _lower_envelope)
 CHUNK_ELEMENTS = 1 << 22
@@ -319,3 +327,307 @@ def distance_transform_edt(mask: Array, *, spacing: float | Sequence[float] | No
     if kernel is not None:
         return xp.astype(kernel(mask, sampling=sampling, axes=normal_axes), dtype)
     return generic_edt(mask, sampling=sampling, axes=normal_axes, dtype=dtype, xp=xp)
+
+
+# --------------------------------------------------------------------------- class masks
+
+
+def _check_hard(values: Array, *, name: str, xp: Namespace) -> None:
+    """Concrete targets hold only 0 and 1 (bool passes at once)."""
+    if values.dtype != xp.bool and should_check_values(values):
+        bad = (values != 0) & (values != 1)
+        if bool(xp.any(bad)):
+            raise ValueError(f"`{name}` must be a hard mask (bool, or 0 and 1 only), got the "
+                             f"value {float(xp.max(xp.where(bad, values, xp.zeros_like(values))))}"
+                             " among others; threshold soft labels first")
+
+
+def _check_labels(labels: Array, num_classes: int, *, name: str, xp: Namespace) -> None:
+    if should_check_values(labels):
+        low, high = int(xp.min(labels)), int(xp.max(labels))
+        if low < 0 or high >= num_classes:
+            bad = low if low < 0 else high
+            raise ValueError(f"`{name}` holds the label {bad}, outside [0, num_classes) = "
+                             f"[0, {num_classes})")
+
+
+def _class_masks(y_true: Array, *, mode: str, num_classes: int | None,
+                 xp: Namespace) -> tuple[Array, tuple[int, ...]]:
+    """Hard targets -> bool masks ``(N, C, *spatial)`` (binary: ``y_true``'s layout) and axes."""
+    check_choice("mode", mode, MODES)
+    ndim = y_true.ndim
+    if ndim < 2:
+        raise ValueError(f"`y_true` must be (N, *spatial) or (N, C, *spatial), got shape "
+                         f"{tuple(y_true.shape)} (mode={mode!r})")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(
+            num_classes, int) or num_classes < 1):
+        raise (TypeError if not isinstance(num_classes, int) or isinstance(num_classes, bool)
+               else ValueError)(f"`num_classes` must be a positive int, got {num_classes!r}")
+    integral = y_true.dtype != xp.bool and xp.isdtype(y_true.dtype, "integral")
+    if not (y_true.dtype == xp.bool or xp.isdtype(y_true.dtype, ("integral", "real floating"))):
+        raise TypeError(f"`y_true` must be a bool, integer or real floating array, got dtype "
+                        f"{y_true.dtype} (mode={mode!r})")
+    if mode == "multiclass" and integral and (num_classes is not None or ndim == 2):
+        if num_classes is None:
+            raise ValueError("`num_classes` is required for integer label maps (N, *spatial) "
+                             "in mode='multiclass'")
+        _check_labels(y_true, num_classes, name="y_true", xp=xp)
+        classes = xp.arange(num_classes, dtype=y_true.dtype, device=device(y_true))
+        classes = xp.reshape(classes, (1, num_classes) + (1,) * (ndim - 1))
+        return y_true[:, None, ...] == classes, tuple(range(2, ndim + 1))
+    if ndim < 3 and mode != "binary":
+        raise ValueError(f"`y_true` must be (N, C, *spatial) one-hot masks in mode={mode!r}, "
+                         f"got shape {tuple(y_true.shape)}")
+    if num_classes is not None and mode != "binary" and num_classes != y_true.shape[1]:
+        raise ValueError(f"`num_classes`={num_classes} but `y_true` has {y_true.shape[1]} "
+                         f"channels on axis 1 (mode={mode!r})")
+    _check_hard(y_true, name="y_true", xp=xp)
+    masks = y_true if y_true.dtype == xp.bool else y_true != 0
+    channel = mode != "binary" or (ndim >= 3 and y_true.shape[1] == 1)
+    return masks, tuple(range(2 if channel else 1, ndim))
+
+
+# --------------------------------------------------------------------------- maps
+
+
+@declare("distance", autograd=_NO_GRAD)
+def signed_distance_map(y_true: Array, *, mode: Mode = "multiclass",
+                        num_classes: int | None = None,
+                        spacing: float | Sequence[float] | None = None) -> Array:
+    """Signed distance map of each image and class (Kervadec et al. 2019).
+
+    Negative inside the object, positive outside, zero on its inner boundary; the
+    ``dist_maps`` of the boundary loss.
+
+    Parameters
+    ----------
+    y_true : array
+        Hard targets. Multiclass: integer class ids ``(N, *spatial)`` (with
+        ``num_classes``) or one-hot masks ``(N, C, *spatial)``; binary: ``(N, 1,
+        *spatial)`` or ``(N, *spatial)``; multilabel: ``(N, C, *spatial)``. Masks are
+        bool, or integer/float holding only 0 and 1.
+    mode : {"multiclass", "binary", "multilabel"}
+        How ``y_true`` is laid out (see ``y_true``).
+    num_classes : int, optional
+        Number of classes C; required for integer label maps.
+    %(spacing)s
+
+    Returns
+    -------
+    array
+        ``(N, C, *spatial)`` (binary: ``y_true``'s shape) signed distances in units of
+        ``spacing``; dtype as :func:`distance_transform_edt` gives for ``y_true``. The
+        input's namespace and device.
+
+    Raises
+    ------
+    TypeError
+        ``y_true`` not a bool/integer/real array; ``num_classes`` or ``spacing`` of a
+        wrong type.
+    ValueError
+        Unknown ``mode``; a shape that does not fit ``mode``; ``num_classes`` missing
+        for a label map or not matching the channels; on concrete arrays labels
+        outside ``[0, num_classes)`` or mask values other than 0 and 1; a bad
+        ``spacing``.
+
+    Notes
+    -----
+    Kervadec et al.'s reference ``one_hot2dist``, per image and class ``c`` with mask
+    ``G`` (non-empty): ``φ = edt(¬G)·[¬G] − (edt(G) − 1)·[G]``, ``edt`` SciPy's
+    transform with ``sampling=spacing``. Outside, ``φ`` is the distance to the
+    nearest element of the object (≥ one step); inside, it is minus the distance to
+    the nearest outside element, plus 1, so the object's boundary elements (with an
+    outside neighbour along an axis) are 0 with unit spacing. The 1 is subtracted in
+    units of ``spacing`` as in the reference (with ``spacing=2`` a boundary element
+    is −1). An empty class gives zeros; a class that fills the whole image gets
+    ``−(d − 1)``, ``d`` SciPy's distance for an image without zeros (see
+    :func:`distance_transform_edt`), as in the reference. Not differentiable.
+
+    References
+    ----------
+    H. Kervadec, J. Bouchtiba, C. Desrosiers, E. Granger, J. Dolz and I. Ben Ayed,
+    "Boundary loss for highly unbalanced segmentation", MIDL 2019.
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> from segloss_xp import signed_distance_map
+    >>> labels = xp.asarray([[0, 1, 1, 1, 0, 0]])
+    >>> signed_distance_map(labels, num_classes=2)[0, 1, :]
+    Array([ 1.,  0., -1.,  0.,  1.,  2.], dtype=array_api_strict.float64)
+    """
+    xp = get_namespace(y_true, names=("y_true",))
+    masks, axes = _class_masks(y_true, mode=mode, num_classes=num_classes, xp=xp)
+    dtype = _result_dtype(y_true, xp)
+    both = distance_transform_edt(xp.stack([~masks, masks]), spacing=spacing,
+                                  axes=tuple(a + 1 for a in axes))
+    outside, inside = both[0, ...], both[1, ...]
+    phi = outside - xp.where(masks, inside - 1.0, xp.zeros_like(inside))
+    present = xp.any(masks, axis=axes, keepdims=True)
+    return xp.astype(xp.where(present, phi, xp.zeros_like(phi)), dtype)
+
+
+@declare("distance", autograd=_NO_GRAD)
+def unet_weight_map(instance_labels: Array, *, w0: float = 10.0, sigma: float = 5.0,
+                    class_weights: Sequence[float] | None = None,
+                    spacing: float | Sequence[float] | None = None,
+                    num_instances: int | None = None) -> Array:
+    """U-Net pixel weights: class balance plus a border term between touching instances.
+
+    Parameters
+    ----------
+    instance_labels : array
+        Integer instance ids ``(N, *spatial)``: 0 is background, ``1 … K`` the
+        instances (cells) of each image.
+    w0 : float
+        Weight of the border term (the paper's 10).
+    sigma : float
+        Width of the border term, in units of ``spacing`` (the paper's ≈ 5 pixels).
+    class_weights : sequence of float, optional
+        ``(w_background, w_foreground)``; default: balanced per image,
+        ``w_c = n / (2·n_c)`` (``n`` elements, ``n_c`` of them in class ``c``).
+    %(spacing)s
+    num_instances : int, optional
+        The largest instance id ``K``; default: read from ``instance_labels`` (a host
+        sync). Required on traced or lazy arrays (``jax.jit``, ``torch.compile``,
+        dask), where the number of transforms must be static.
+
+    Returns
+    -------
+    array
+        ``(N, *spatial)`` weights, to pass as ``cross_entropy(pixel_weights=...)``
+        with integer labels ``(N, *spatial)``; the namespace's default real floating
+        dtype (float64 on NumPy, float32 on torch), the input's namespace and device.
+
+    Raises
+    ------
+    TypeError
+        ``instance_labels`` not an integer array; options of a wrong type;
+        ``num_instances`` missing on traced arrays.
+    ValueError
+        Fewer than two axes, ``w0 < 0``, ``sigma <= 0``, ``class_weights`` not two
+        numbers ``>= 0``, a bad ``spacing``, negative ids or ids above
+        ``num_instances`` (concrete arrays).
+
+    Notes
+    -----
+    ``w(x) = w_c(x) + w0·exp(−(d1(x) + d2(x))² / (2σ²))`` on background elements and
+    ``w(x) = w_c(x)`` on instances, with ``d1``, ``d2`` the distances (with
+    ``spacing``) from ``x`` to the nearest element of the nearest and of the
+    second-nearest instance: ``d_k = edt(labels ≠ k)``, one transform per instance
+    ``k = 1 … K``, folded into the two smallest as they come (memory of a few
+    images, whatever ``K``). With fewer than two instances ``d2 = ∞`` and the border
+    term is 0. Ids absent from an image add nothing. Not differentiable.
+
+    References
+    ----------
+    O. Ronneberger, P. Fischer and T. Brox, "U-Net: Convolutional Networks for
+    Biomedical Image Segmentation", MICCAI 2015.
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> from segloss_xp import unet_weight_map
+    >>> cells = xp.asarray([[1, 1, 0, 2, 2, 0]])
+    >>> w = unet_weight_map(cells, sigma=1.0)
+    >>> [round(float(v), 3) for v in w[0, :]]
+    [0.75, 0.75, 2.853, 0.75, 0.75, 1.5]
+    """
+    xp = get_namespace(instance_labels, names=("instance_labels",))
+    labels = instance_labels
+    if labels.dtype == xp.bool or not xp.isdtype(labels.dtype, "integral"):
+        raise TypeError(f"`instance_labels` must be an integer array of instance ids, got "
+                        f"dtype {labels.dtype}")
+    if labels.ndim < 2:
+        raise ValueError(f"`instance_labels` must be (N, *spatial), got shape "
+                         f"{tuple(labels.shape)}")
+    weight0 = check_nonnegative("w0", w0)
+    width = check_positive("sigma", sigma)
+    axes = tuple(range(1, labels.ndim))
+    check_spacing(spacing, len(axes))
+    weights = _class_pair(class_weights)
+    count = _instance_count(labels, num_instances, xp=xp)
+    dtype = _result_dtype(labels, xp)
+    foreground = labels > 0
+    d1, d2 = _two_nearest(labels, count, spacing=spacing, dtype=dtype, xp=xp)
+    border = weight0 * xp.exp(-((d1 + d2) ** 2) / (2.0 * width * width))
+    balance = _balance(foreground, weights, axes=axes, dtype=dtype, xp=xp)
+    return balance + xp.where(foreground, xp.zeros_like(border), border)
+
+
+def _class_pair(class_weights: object) -> tuple[float, float] | None:
+    if class_weights is None:
+        return None
+    if isinstance(class_weights, str | bytes) or not isinstance(class_weights, Sequence):
+        raise TypeError(f"`class_weights` must be None or two numbers (background, "
+                        f"foreground), got {type(class_weights).__name__} {class_weights!r}")
+    values = tuple(class_weights)
+    if len(values) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                   and math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"`class_weights` must be two finite numbers >= 0 (background, "
+                         f"foreground), got {class_weights!r}")
+    return float(values[0]), float(values[1])
+
+
+def _instance_count(labels: Array, num_instances: object, *, xp: Namespace) -> int:
+    """``K``: given (checked against concrete labels) or read from concrete labels."""
+    if num_instances is not None:
+        if isinstance(num_instances, bool) or not isinstance(num_instances, int):
+            raise TypeError(f"`num_instances` must be an int or None, got "
+                            f"{type(num_instances).__name__}")
+        if num_instances < 0:
+            raise ValueError(f"`num_instances` must be >= 0, got {num_instances}")
+    if not is_concrete(labels) or library(xp) == "dask":
+        if num_instances is None:
+            raise TypeError("unet_weight_map needs `num_instances` (an int) for traced or lazy "
+                            "`instance_labels` (jax.jit, torch.compile, dask): the number of "
+                            "distance transforms must be static")
+        return num_instances
+    low, high = int(xp.min(labels)), int(xp.max(labels))
+    if low < 0:
+        raise ValueError(f"`instance_labels` must be >= 0 (0 = background), got {low}")
+    if num_instances is not None and high > num_instances:
+        raise ValueError(f"`instance_labels` holds the id {high} > `num_instances`="
+                         f"{num_instances}")
+    return high if num_instances is None else num_instances
+
+
+# instances whose transforms run in one batched call of distance_transform_edt
+_INSTANCE_BATCH = 8
+
+
+def _two_nearest(labels: Array, count: int, *, spacing: float | Sequence[float] | None,
+                 dtype: object, xp: Namespace) -> tuple[Array, Array]:
+    """The smallest and second smallest of ``edt(labels ≠ k)`` over ``k = 1 … count``."""
+    dev = device(labels)
+    first = xp.full(labels.shape, math.inf, dtype=dtype, device=dev)
+    second = first
+    axes = tuple(range(2, labels.ndim + 1))
+    for start in range(1, count + 1, _INSTANCE_BATCH):
+        ids = xp.arange(start, min(count, start + _INSTANCE_BATCH - 1) + 1, dtype=labels.dtype,
+                        device=dev)
+        ids = xp.reshape(ids, (-1,) + (1,) * labels.ndim)
+        outside = labels[None, ...] != ids
+        present = xp.any(~outside, axis=axes, keepdims=True)
+        distances = distance_transform_edt(outside, spacing=spacing, axes=axes)
+        # an id absent from an image is no instance there (SciPy would give distances)
+        distances = xp.where(present, xp.astype(distances, dtype),
+                             xp.full_like(first[None, ...], math.inf))
+        for k in range(distances.shape[0]):
+            d = distances[k, ...]
+            second = xp.minimum(second, xp.maximum(first, d))
+            first = xp.minimum(first, d)
+    return first, second
+
+
+def _balance(foreground: Array, weights: tuple[float, float] | None, *, axes: tuple[int, ...],
+             dtype: object, xp: Namespace) -> Array:
+    """``w_c(x)``: the given pair, or ``n / (2·n_c)`` per image."""
+    dev = device(foreground)
+    if weights is not None:
+        return xp.where(foreground, xp.full(foreground.shape, weights[1], dtype=dtype, device=dev),
+                        xp.full(foreground.shape, weights[0], dtype=dtype, device=dev))
+    total = float(math.prod(foreground.shape[1:]))
+    fg = xp.sum(xp.astype(foreground, dtype), axis=axes, keepdims=True)
+    count = xp.where(foreground, fg, total - fg)  # n_c of each element's own class (>= 1)
+    return total / (2.0 * count)
