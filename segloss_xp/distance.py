@@ -367,7 +367,7 @@ def _class_masks(y_true: Array, *, mode: str, num_classes: int | None,
     if not (y_true.dtype == xp.bool or xp.isdtype(y_true.dtype, ("integral", "real floating"))):
         raise TypeError(f"`y_true` must be a bool, integer or real floating array, got dtype "
                         f"{y_true.dtype} (mode={mode!r})")
-    if mode == "multiclass" and integral and (num_classes is not None or ndim == 2):
+    if mode == "multiclass" and integral:
         if num_classes is None:
             raise ValueError("`num_classes` is required for integer label maps (N, *spatial) "
                              "in mode='multiclass'")
@@ -403,9 +403,9 @@ def signed_distance_map(y_true: Array, *, mode: Mode = "multiclass",
     ----------
     y_true : array
         Hard targets. Multiclass: integer class ids ``(N, *spatial)`` (with
-        ``num_classes``) or one-hot masks ``(N, C, *spatial)``; binary: ``(N, 1,
-        *spatial)`` or ``(N, *spatial)``; multilabel: ``(N, C, *spatial)``. Masks are
-        bool, or integer/float holding only 0 and 1.
+        ``num_classes``) or bool/float one-hot masks ``(N, C, *spatial)``; binary:
+        ``(N, 1, *spatial)`` or ``(N, *spatial)``; multilabel: ``(N, C, *spatial)``.
+        Masks are bool, or integer/float holding only 0 and 1.
     mode : {"multiclass", "binary", "multilabel"}
         How ``y_true`` is laid out (see ``y_true``).
     num_classes : int, optional

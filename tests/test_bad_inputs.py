@@ -74,7 +74,8 @@ CORE = ("numpy", "torch", "jax", "dask")
 NUMPY = ("numpy",)
 
 FUNCTIONS = public_functions()
-OWN_CALL_FORMS = ("check_inputs", "deep_supervision", "region_loss_from_stats")
+OWN_CALL_FORMS = ("check_inputs", "deep_supervision", "distance_transform_edt",
+                  "region_loss_from_stats", "signed_distance_map", "unet_weight_map")
 
 
 def _params(fn: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
@@ -643,6 +644,100 @@ CI_OWN = (
         kwargs={"loss": sx.lovasz_hinge_loss}, inputs=_true(_set(5, 0.5))),
 )
 
+# distance_transform_edt(mask, ...), signed_distance_map(y_true, ...) (integer labels of the
+# multiclass base, num_classes=C) and unet_weight_map(instance_labels, ...) (instance ids)
+MASK = LABELS > 0
+INSTANCES = np.random.default_rng(9).integers(0, 4, size=(N, H, W))
+EAGER = ("numpy", "torch", "jax")  # the distance maps' value checks need concrete data
+
+
+def _one(change: Callable[[np.ndarray], Any]) -> Callable[..., tuple[Any]]:
+    return lambda a: (change(a),)
+
+
+EDT_ALL = (
+    Row("edt_mask_complex", TypeError, ("`mask`", "complex128"),
+        inputs=_one(lambda m: m.astype(np.complex128))),
+    Row("edt_mask_0d", ValueError, ("`mask`", "0-d"), inputs=_one(lambda m: m[0, 0, 0])),
+)
+EDT_ARGS = (
+    Row("edt_mask_list", TypeError, ("`mask`", "must be an array", "list"),
+        inputs=_one(lambda m: m.tolist())),
+    Row("edt_spacing_length", ValueError, ("`spacing`", "expected 3", "got 2"),
+        kwargs={"spacing": (1.0, 2.0)}),
+    Row("edt_spacing_negative", ValueError, ("`spacing`", "> 0", "-1.0"),
+        kwargs={"spacing": (1.0, -1.0, 1.0)}),
+    Row("edt_spacing_zero", ValueError, ("`spacing`", "> 0", "0"), kwargs={"spacing": 0.0}),
+    Row("edt_spacing_nan", ValueError, ("`spacing`", "finite", "nan"),
+        kwargs={"spacing": (1.0, float("nan"), 1.0)}),
+    Row("edt_spacing_string", TypeError, ("`spacing`", "str"), kwargs={"spacing": "1,1,1"}),
+    Row("edt_axes_out_of_range", ValueError, ("`axes`", "(1, 3)"), kwargs={"axes": (1, 3)}),
+    Row("edt_axes_repeated", ValueError, ("`axes`", "repeat", "(1, -2)"),
+        kwargs={"axes": (1, -2)}),
+    Row("edt_axes_float", TypeError, ("`axes`", "1.0"), kwargs={"axes": (1.0,)}),
+    Row("edt_misspelt_keyword", TypeError, ("smoth",), kwargs={UNKNOWN_KEYWORD: 1.0}),
+)
+SDM_ALL = (
+    Row("sdm_y_true_complex", TypeError, ("`y_true`", "complex128"),
+        inputs=_one(lambda t: t.astype(np.complex128))),
+    Row("sdm_y_true_1d", ValueError, ("`y_true`", "(5,)"), inputs=_one(lambda t: t[0, 0])),
+)
+SDM_VALUES = (
+    Row("sdm_label_3", ValueError, ("`y_true`", "label 3", "[0, 3)"), values=True,
+        inputs=_one(_set(0, 3)), backends=EAGER),
+    Row("sdm_soft_mask", ValueError, ("`y_true`", "0.5"), values=True,
+        kwargs={"mode": "multilabel", "num_classes": None},
+        inputs=_one(lambda t: _set(4, 0.5)(ML)), backends=EAGER),
+)
+SDM_ARGS = (
+    Row("sdm_mode_unknown", ValueError, ("`mode`", "'multi-class'"),
+        kwargs={"mode": "multi-class"}),
+    Row("sdm_num_classes_missing", ValueError, ("`num_classes`", "required"),
+        kwargs={"num_classes": None}),
+    Row("sdm_num_classes_float", TypeError, ("`num_classes`", "3.0"),
+        kwargs={"num_classes": 3.0}),
+    Row("sdm_num_classes_0", ValueError, ("`num_classes`", "0"), kwargs={"num_classes": 0}),
+    Row("sdm_num_classes_channels", ValueError, ("`num_classes`", "4", "3 channels"),
+        kwargs={"mode": "multilabel", "num_classes": 4}, inputs=_one(lambda t: ML)),
+    Row("sdm_spacing_length", ValueError, ("`spacing`", "expected 2", "got 3"),
+        kwargs={"spacing": (1.0, 1.0, 1.0)}),
+    Row("sdm_misspelt_keyword", TypeError, ("smoth",), kwargs={UNKNOWN_KEYWORD: 1.0}),
+)
+UWM_ALL = (
+    Row("uwm_labels_float", TypeError, ("`instance_labels`", "float64"),
+        inputs=_one(lambda t: t.astype(np.float64))),
+    Row("uwm_labels_bool", TypeError, ("`instance_labels`", "bool"),
+        inputs=_one(lambda t: t > 0)),
+    Row("uwm_labels_1d", ValueError, ("`instance_labels`", "(5,)"),
+        inputs=_one(lambda t: t[0, 0])),
+)
+UWM_VALUES = (
+    Row("uwm_negative_id", ValueError, ("`instance_labels`", ">= 0", "-1"), values=True,
+        inputs=_one(_set(0, -1)), backends=EAGER),
+    Row("uwm_id_above_num_instances", ValueError, ("`instance_labels`", "`num_instances`=1"),
+        values=True, kwargs={"num_instances": 1}, backends=EAGER),
+)
+UWM_ARGS = (
+    Row("uwm_labels_list", TypeError, ("`instance_labels`", "must be an array", "list"),
+        inputs=_one(lambda t: t.tolist())),
+    Row("uwm_w0_negative", ValueError, ("`w0`", ">= 0", "-1.0"), kwargs={"w0": -1.0}),
+    Row("uwm_w0_string", TypeError, ("`w0`", "str"), kwargs={"w0": "10"}),
+    Row("uwm_sigma_0", ValueError, ("`sigma`", "> 0", "0.0"), kwargs={"sigma": 0.0}),
+    Row("uwm_class_weights_3", ValueError, ("`class_weights`", "two", "(1.0, 1.0, 1.0)"),
+        kwargs={"class_weights": (1.0, 1.0, 1.0)}),
+    Row("uwm_class_weights_negative", ValueError, ("`class_weights`", ">= 0", "-1.0"),
+        kwargs={"class_weights": (1.0, -1.0)}),
+    Row("uwm_class_weights_string", TypeError, ("`class_weights`", "str"),
+        kwargs={"class_weights": "ab"}),
+    Row("uwm_spacing_negative", ValueError, ("`spacing`", "> 0", "-2.0"),
+        kwargs={"spacing": (1.0, -2.0)}),
+    Row("uwm_num_instances_float", TypeError, ("`num_instances`", "float"),
+        kwargs={"num_instances": 3.0}),
+    Row("uwm_num_instances_negative", ValueError, ("`num_instances`", ">= 0", "-1"),
+        kwargs={"num_instances": -1}),
+    Row("uwm_misspelt_keyword", TypeError, ("smoth",), kwargs={UNKNOWN_KEYWORD: 1.0}),
+)
+
 # ----------------------------------------------------------------------------- the cases
 
 LIB_WORD = {"numpy": "numpy", "strict": "array_api_strict", "strict-dev1": "array_api_strict",
@@ -713,6 +808,14 @@ CASES: tuple[Case, ...] = (
     *_own_cases("deep_supervision", DS_ALL, ALL),
     *_own_cases("deep_supervision", DS_VALUES, CORE),
     *_own_cases("deep_supervision", (*DS_SHAPES, *DS_ARGS), NUMPY),
+    *_own_cases("distance_transform_edt", EDT_ALL, ALL),
+    *_own_cases("distance_transform_edt", EDT_ARGS, NUMPY),
+    *_own_cases("signed_distance_map", SDM_ALL, ALL),
+    *_own_cases("signed_distance_map", SDM_VALUES, CORE),
+    *_own_cases("signed_distance_map", SDM_ARGS, NUMPY),
+    *_own_cases("unet_weight_map", UWM_ALL, ALL),
+    *_own_cases("unet_weight_map", UWM_VALUES, CORE),
+    *_own_cases("unet_weight_map", UWM_ARGS, NUMPY),
     *_own_cases("region_loss_from_stats", RLFS_ALL, ALL),
     *_own_cases("region_loss_from_stats", (*RLFS_SHAPES, *RLFS_ARGS), NUMPY),
     *_own_cases("check_inputs", _checker_rows(STRUCTURAL_ALL), ALL),
@@ -794,6 +897,12 @@ def _build(case: Case) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, A
         classes = 1 if case.mode == "binary" else C
     elif case.table == "deep_supervision":
         args, kwargs, classes = (sx.dice_loss, DS_PREDS, LABELS), {}, C
+    elif case.table == "distance_transform_edt":
+        args, kwargs, classes = (MASK,), {}, C
+    elif case.table == "signed_distance_map":
+        args, kwargs, classes = (LABELS,), {"num_classes": C}, C
+    elif case.table == "unet_weight_map":
+        args, kwargs, classes = (INSTANCES,), {}, C
     else:
         args, kwargs, classes = (STATS,), {}, C
     if row.inputs is not None:
@@ -977,6 +1086,14 @@ def _jit_case(name: str) -> tuple[Callable[..., Any], tuple[np.ndarray, ...], st
     if name == "region_loss_from_stats":
         return (lambda i, p, g: fn((i, p[:1], g)), STATS,
                 both("`stats`", "one shape", "(1, 3)", "(2, 3)"))
+    if name in ("distance_transform_edt", "signed_distance_map", "unet_weight_map"):
+        keywords = {"signed_distance_map": {"num_classes": C},
+                    "unet_weight_map": {"num_instances": 3}}.get(name, {})
+        data = {"distance_transform_edt": MASK, "signed_distance_map": LABELS,
+                "unet_weight_map": INSTANCES}[name]
+        spacing = (1.0,) * (data.ndim + (name == "distance_transform_edt"))  # one too many
+        return (lambda a: fn(a, spacing=spacing, **keywords), (data,),
+                both("`spacing`", f"expected {len(spacing) - 1}", f"got {len(spacing)}"))
     p, t = BASE[_default_mode(fn) if name in STANDARD else "multiclass"]
     required = REQUIRED_KEYWORDS.get(name, {})
     return (lambda p, t: fn(p, t, **required), (p, t[..., :3]),
