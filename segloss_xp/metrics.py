@@ -626,9 +626,11 @@ def hausdorff_distance(
     (cross-shaped element, outside the array counts as background): the larger of the
     two directed percentiles, as MONAI's ``compute_hausdorff_distance`` and DeepMind's
     ``surface-distance`` define it, not the percentile of the pooled distances.
-    Empty surfaces: one empty gives ``inf``, both empty NaN (MONAI's convention;
-    ``"mean"`` then skips the NaN and keeps the ``inf``). MONAI reads ``percentile=0``
-    as the maximum (a falsy test); here it is the minimum. MONAI's default is
+    Empty surfaces: one empty gives ``inf``, both empty NaN (MONAI's convention for the
+    maximum; ``"mean"`` then skips the NaN and keeps the ``inf``). MONAI's percentile
+    of one empty mask is NaN (``torch.quantile`` of its all-``inf`` distances), ours
+    ``inf``; MONAI reads ``percentile=0`` as the maximum (a falsy test), ours is the
+    minimum. MONAI's default is
     ``include_background=False``. Distances via
     :func:`~segloss_xp.distance_transform_edt`, or, for concrete NumPy / torch CPU
     arrays with SciPy installed, SciPy's KD-tree over the surface points.
@@ -736,7 +738,8 @@ def normalized_surface_dice(
     tolerance : float or sequence of float
         The distance (in units of ``spacing``) up to which a surface point counts as
         matched: one number for every class, or one per class (length C, background
-        included, also when it is dropped); finite and >= 0. Required.
+        included, also when it is dropped: MONAI's ``class_thresholds`` then omit the
+        background's entry); finite and >= 0. Required.
     %(spacing)s
 
     %(metric_result)s
