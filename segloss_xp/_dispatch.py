@@ -23,9 +23,9 @@ from . import _math
 from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
-__all__ = ["cumulative_sum", "host_arrays", "label_counts", "label_sums", "lazy_assert",
-           "log_sigmoid", "log_softmax", "native", "scatter_labels", "sigmoid", "softmax",
-           "stop_gradient", "take_labels"]
+__all__ = ["cumulative_sum", "extrema", "host_arrays", "label_counts", "label_sums", "lazy_assert",
+           "log_sigmoid", "log_softmax", "logsumexp", "native", "scatter_labels", "sigmoid",
+           "softmax", "stop_gradient", "take_labels"]
 
 Kernel = Callable[..., Array]
 
@@ -36,6 +36,7 @@ def _torch_kernels() -> dict[str, Kernel]:
     return {
         "softmax": lambda x, *, axis: functional.softmax(x, dim=axis),
         "log_softmax": lambda x, *, axis: functional.log_softmax(x, dim=axis),
+        "logsumexp": lambda x, *, axis: torch.logsumexp(x, dim=axis),
         "sigmoid": torch.sigmoid,
         "log_sigmoid": functional.logsigmoid,
         # array_api_compat's cumulative_sum looks the namespace up again through a
@@ -49,6 +50,7 @@ def _torch_kernels() -> dict[str, Kernel]:
         "label_sums": lambda values, labels, *, num_classes: values.new_zeros(
             (values.shape[0], num_classes)).scatter_add_(1, _long(labels), values),
         "label_counts": _torch_label_counts,
+        "extrema": lambda x: tuple(torch.aminmax(x)),  # one pass, not two
         "scatter_labels": lambda base, labels, values: base.scatter_add_(
             1, _long(labels)[:, None, :], values[:, None, :]),
         "stop_gradient": lambda x: x.detach(),
@@ -73,6 +75,7 @@ def _jax_kernels() -> dict[str, Kernel]:
     return {
         "softmax": lambda x, *, axis: nn.softmax(x, axis=axis),
         "log_softmax": lambda x, *, axis: nn.log_softmax(x, axis=axis),
+        "logsumexp": lambda x, *, axis: nn.logsumexp(x, axis=axis),
         "sigmoid": nn.sigmoid,
         "log_sigmoid": nn.log_sigmoid,
         "stop_gradient": sys.modules["jax"].lax.stop_gradient,
@@ -132,6 +135,12 @@ def log_softmax(x: Array, *, axis: int, xp: Namespace) -> Array:
     return kernel(x, axis=axis) if kernel else _math.generic_log_softmax(x, axis=axis, xp=xp)
 
 
+def logsumexp(x: Array, *, axis: int, xp: Namespace) -> Array:
+    """``log Σ exp(x)`` along ``axis`` (removed)."""
+    kernel = native("logsumexp", xp=xp)
+    return kernel(x, axis=axis) if kernel else _math.generic_logsumexp(x, axis=axis, xp=xp)
+
+
 def sigmoid(x: Array, *, xp: Namespace) -> Array:
     """Logistic sigmoid, elementwise."""
     kernel = native("sigmoid", xp=xp)
@@ -154,6 +163,15 @@ def cumulative_sum(x: Array, *, axis: int, xp: Namespace) -> Array:
     """Inclusive cumulative sum along ``axis``."""
     kernel = native("cumulative_sum", xp=xp)
     return kernel(x, axis=axis) if kernel else xp.cumulative_sum(x, axis=axis)
+
+
+def extrema(x: Array, *, xp: Namespace) -> tuple[Array, Array]:
+    """``(min(x), max(x))`` as 0-d arrays (NaN propagates into both)."""
+    kernel = native("extrema", xp=xp)
+    if kernel:
+        low, high = kernel(x)
+        return low, high
+    return xp.min(x), xp.max(x)
 
 
 def take_labels(x: Array, labels: Array, *, xp: Namespace) -> Array:

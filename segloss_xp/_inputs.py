@@ -172,6 +172,11 @@ def prepare(
         labels = xp.reshape(true, (n, s))
         _values.check_labels(labels, c, ignore_index, checks)
         mask = None if ignore_index is None else (labels != ignore_index)[:, None, :]
+        if not checks.eager:
+            # unchecked labels (traced, lazy or validate=False): one outside [0, C) counts
+            # as ignored, so that the label gathers stay in bounds (a traced call is NaN)
+            in_range = ((labels >= 0) & (labels < c))[:, None, :]
+            mask = in_range if mask is None else mask & in_range
         target = None
     else:
         if axis == -1 and y_true.ndim >= 4:

@@ -1,4 +1,4 @@
-"""Library-wide options: ``options(validate=...)``.
+"""Library-wide options: ``options(validate=..., closed_form=...)``.
 
 ``options`` works both as a context manager (restores the previous value on
 exit) and as a plain call (sets the value for the rest of the process)::
@@ -16,7 +16,7 @@ __all__ = ["get_option", "options"]
 
 # A plain dict, not a ContextVar: torch.compile cannot trace ContextVar.get (a graph
 # break in every loss). The price: the setting is process-wide, not per thread.
-_STATE: dict[str, bool] = {"validate": True}
+_STATE: dict[str, bool] = {"validate": True, "closed_form": True}
 
 
 def get_option(name: str) -> bool:
@@ -24,8 +24,8 @@ def get_option(name: str) -> bool:
 
     Parameters
     ----------
-    name : {"validate"}
-        The option (only ``"validate"`` exists).
+    name : {"validate", "closed_form"}
+        The option (see :class:`options`).
 
     Returns
     -------
@@ -43,9 +43,9 @@ def get_option(name: str) -> bool:
     >>> segloss_xp.get_option("validate")
     True
     """
-    if name != "validate":
-        raise KeyError(f"unknown option {name!r}; known options: 'validate'")
-    return _STATE["validate"]
+    if name not in _STATE:
+        raise KeyError(f"unknown option {name!r}; known options: {sorted(_STATE)}")
+    return _STATE[name]
 
 
 class options:
@@ -58,6 +58,13 @@ class options:
         inputs) on concrete arrays. They cost one host synchronisation per
         call and never change results; shape, dtype and namespace checks always
         run. ``None`` leaves the current setting.
+    closed_form : bool, optional
+        Differentiate the soft statistics of the region losses with their
+        closed-form gradient kernel (torch ``autograd.Function``, JAX
+        ``custom_vjp``; the same values, faster and leaner). ``False`` runs plain
+        autograd through the forward instead, which forward-mode JAX transforms
+        (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``) need. ``None`` leaves the
+        current setting.
 
     Examples
     --------
@@ -69,13 +76,15 @@ class options:
     True
     """
 
-    def __init__(self, *, validate: bool | None = None) -> None:
-        self._previous: bool | None = None
-        if validate is not None:
-            if not isinstance(validate, bool):
-                raise TypeError(f"`validate` must be a bool, got {type(validate).__name__}")
-            self._previous = _STATE["validate"]
-            _STATE["validate"] = validate
+    def __init__(self, *, validate: bool | None = None, closed_form: bool | None = None) -> None:
+        self._previous: dict[str, bool] = {}
+        for name, value in (("validate", validate), ("closed_form", closed_form)):
+            if value is None:
+                continue
+            if not isinstance(value, bool):
+                raise TypeError(f"`{name}` must be a bool, got {type(value).__name__}")
+            self._previous[name] = _STATE[name]
+            _STATE[name] = value
 
     def __enter__(self) -> options:
         return self
@@ -86,6 +95,5 @@ class options:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._previous is not None:
-            _STATE["validate"] = self._previous
-            self._previous = None
+        _STATE.update(self._previous)
+        self._previous = {}

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ._dispatch import lazy_assert
+from ._dispatch import extrema, lazy_assert
 from ._namespace import Array, Namespace, is_concrete
 from ._options import get_option
 
@@ -70,7 +70,7 @@ def check_prediction(y_pred: Array, checks: ValueChecks, *, from_logits: bool,
     if not checks.active:
         return
     xp = checks.xp
-    high, low = xp.max(y_pred), xp.min(y_pred)
+    low, high = extrema(y_pred, xp=xp)
     finite = xp.isfinite(high) & xp.isfinite(low)
     in_unit = (low >= 0) & (high <= 1)
     if checks.traced:
@@ -104,6 +104,10 @@ def check_labels(labels: Array, num_classes: int, ignore_index: int | None,
     if not checks.active:
         return
     xp = checks.xp
+    if ignore_index is None and checks.eager:  # the common case: one pass, no temporaries
+        low, high = extrema(labels, xp=xp)
+        if bool((low >= 0) & (high < num_classes)):
+            return
     invalid = (labels < 0) | (labels >= num_classes)
     if ignore_index is not None:
         invalid = invalid & (labels != ignore_index)

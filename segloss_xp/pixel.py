@@ -34,6 +34,7 @@ from . import _checks
 from ._capabilities import declare
 from ._checks import ClassWeights, Mode, Reduction, SigmoidMode, Weights
 from ._inputs import Prepared, prepare
+from ._kernels import LABEL_TERM, LabelConfig, run
 from ._math import safe_pow
 from ._namespace import Array, Namespace, device, get_namespace, library
 from ._reduce import reduce_elements
@@ -65,6 +66,23 @@ def _pick(values: Array, index: Array, prepared: Prepared) -> Array:
         hit = prepared.indicator(index[:, 0, :])
         return xp.sum(xp.where(hit, values, xp.zeros_like(values)), axis=1)
     return xp.take_along_axis(values, index, axis=1)[:, 0, :]
+
+
+def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
+                weights: Array | None, gamma: float, epsilon: float) -> Array:
+    """The softmax label term ``(N, S)`` from logits (``_kernels.LABEL_TERM``).
+
+    ``alpha`` and ``weights``: ``(1, C, 1)`` class vectors or None; ``index`` from
+    :func:`_label_index`.
+    """
+    xp = prepared.xp
+    n, c = prepared.scores.shape[:2]
+
+    def rows(vector: Array | None) -> Array | None:
+        return None if vector is None else xp.broadcast_to(xp.reshape(vector, (1, c)), (n, c))
+    (loss,) = run(LABEL_TERM, prepared.scores, index[:, 0, :], rows(alpha), rows(weights),
+                  config=LabelConfig(gamma=gamma, epsilon=epsilon), xp=xp)
+    return loss
 
 
 def _log_mix(y: Array, log_a: Array, log_b: Array, *, xp: Namespace) -> Array:
@@ -166,16 +184,20 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
         num_classes = prepared.num_classes
         if prepared.labels is not None:
             index = _label_index(prepared)
-            loss = -_pick(log_p, index, prepared)
-            if weights is not None:
+            if weights is not None and pix is None:
                 label_weight = _pick(weights, index, prepared)
-                loss = label_weight * loss
-                if pix is None:
-                    denominator = xp.sum(reduce_elements(label_weight, prepared.element_mask(),
-                                                         "none", xp=xp))
-            if eps > 0:
-                smooth = _soft_ce(xp.ones_like(log_p), log_p, weights, xp=xp)
-                loss = (1 - eps) * loss + (eps / num_classes) * smooth
+                denominator = xp.sum(reduce_elements(label_weight, prepared.element_mask(),
+                                                     "none", xp=xp))
+            if prepared.from_logits:
+                loss = _label_term(prepared, index, alpha=weights, weights=weights,
+                                   gamma=0.0, epsilon=eps)
+            else:
+                loss = -_pick(log_p, index, prepared)
+                if weights is not None:
+                    loss = _pick(weights, index, prepared) * loss
+                if eps > 0:
+                    smooth = _soft_ce(xp.ones_like(log_p), log_p, weights, xp=xp)
+                    loss = (1 - eps) * loss + (eps / num_classes) * smooth
         else:
             q = prepared.target
             assert q is not None
@@ -243,6 +265,10 @@ def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weight
                              "mode='multiclass', use `class_weights` or `alpha`")
         if weights is not None:
             alphas = weights if alphas is None else alphas * weights
+        if prepared.labels is not None and prepared.from_logits:
+            index = _label_index(prepared)
+            return _finish(_label_term(prepared, index, alpha=alphas, weights=None,
+                                       gamma=gamma, epsilon=0.0), prepared)
         if prepared.labels is not None:
             index = _label_index(prepared)
             log_pt = _pick(log_p, index, prepared)
