@@ -465,7 +465,10 @@ def _dense_summary(summary: _Summary, distances: Array, points: Array, count: Ar
                       axis=-1)
     last = xp.maximum(count - 1, xp.zeros_like(count))
     position = xp.astype(last, flat.dtype) * (summary.q / 100)
-    low = xp.astype(xp.floor(position), xp.int64)
+    # the namespace's indexing dtype: int64 (torch's take_along_axis needs it), int32 on
+    # JAX without x64 (an int64 request would warn there)
+    index = xp.__array_namespace_info__().default_dtypes(device=device(flat))["indexing"]
+    low = xp.astype(xp.floor(position), index)
     low = xp.minimum(low, last)  # position rounds below `last` + 1
     high = xp.minimum(low + 1, last)
     below = xp.take_along_axis(ordered, low[..., None], axis=-1)[..., 0]

@@ -19,7 +19,7 @@ import pytest
 
 import segloss_xp as sx
 from conformance import oracle_metrics as oracle
-from conformance.helpers import one_hot, require_capability
+from conformance.helpers import one_hot, require_capability, run_with_x64_off
 from segloss_xp import metrics
 from segloss_xp.testing import Backend, assert_matches, load_backend
 
@@ -263,6 +263,27 @@ def test_surface_metrics_under_jax_jit() -> None:
             backend.asarray(data["x"]), backend.asarray(data["y"]))
         want = getattr(oracle, name)(data["x"], data["y"], **kw, **own)
         assert_table(out, want, backend, dtype="float32", ref=None, rtol=2e-6)
+
+
+def test_jax_without_x64() -> None:
+    """float32 results, int32 counts and percentile indices, no dtype warning (jit too)."""
+    run_with_x64_off("""
+        import warnings
+        warnings.simplefilter("error")
+        import numpy as np
+        import jax.numpy as jnp
+        import segloss_xp as sx
+        from conformance import oracle_metrics as oracle
+        rng = np.random.default_rng(0)
+        p, g = rng.random((2, 1, 9, 8)) > 0.6, rng.random((2, 1, 9, 8)) > 0.5
+        kw = {"mode": "binary", "percentile": 95, "reduction": "none"}
+        out = jax.jit(lambda a, b: sx.hausdorff_distance(a, b, **kw))(jnp.asarray(p),
+                                                                      jnp.asarray(g))
+        assert out.dtype == jnp.float32, out.dtype
+        np.testing.assert_allclose(out, oracle.hausdorff_distance(p, g, **kw), rtol=2e-6)
+        tp = sx.confusion_counts(jnp.asarray(p), jnp.asarray(g), mode="binary").tp
+        assert tp.dtype == jnp.int32, tp.dtype
+    """)
 
 
 def test_hand_computed_surface_metrics() -> None:
