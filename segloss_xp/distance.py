@@ -191,6 +191,7 @@ def _lower_envelope(f: Array, *, axis: int, scale: float, bounded: bool,
         out = _brute_min(lines, scale=scale, xp=xp)
     else:
         reach = xp.floor(xp.sqrt(_envelope_bound(lines, scale=scale, xp=xp) / scale)) + 1.0
+        reach = xp.minimum(reach, xp.full_like(reach, n - 1))
         capabilities = xp.__array_namespace_info__().capabilities()
         if capabilities.get("data-dependent shapes", False):
             out = _grouped_window_min(lines, reach, scale=scale, xp=xp)
@@ -220,7 +221,10 @@ def generic_edt(mask: Array, *, sampling: tuple[float, ...], axes: tuple[int, ..
     # the line pass first, then the smallest spacings: a large spacing narrows the
     # window of the later passes, whose distances are the largest
     order = sorted(zip(sampling, axes, strict=True))
-    bounded = is_concrete(mask) and library(xp) != "dask"
+    # per-line windows cost ~20·n small operations per pass: cheap on torch and NumPy-like
+    # namespaces; eager JAX dispatches each one separately (slow), and traced or lazy
+    # arrays cannot read the bound: there the whole-line search (a few fused operations)
+    bounded = is_concrete(mask) and library(xp) not in ("jax", "dask")
     dev = device(mask)
     if bounded:
         (step, axis), rest = order[0], order[1:]
@@ -285,21 +289,22 @@ def distance_transform_edt(mask: Array, *, spacing: float | Sequence[float] | No
 
     NumPy arrays go to ``scipy.ndimage.distance_transform_edt(sampling=spacing)``
     (one call per image when batched), CuPy arrays to ``cupyx.scipy.ndimage`` when
-    it is installed. Every other namespace (torch, JAX, ``array_api_strict``) runs
-    the generic exact transform, separable (Saito & Toriwaki 1994): along the first
-    spatial axis the squared distance to the nearest zero of the line, then per
-    further axis the lower envelope ``g(x) = min_j f(j) + s² (x − j)²``. Its minimiser
-    satisfies ``s² (x − j)² ≤ g(x)``, so on concrete arrays each line searches only
-    the window ``|x − j| ≤ sqrt(G) / s``, ``G`` an attained upper bound of the line's
-    envelope (carrying each element's minimiser to its neighbours, O(n)); lines are
-    grouped by window where the namespace allows data-dependent shapes. The cost is
-    ``O(n · w)`` per line of length ``n`` and window ``w``: close to SciPy when
-    distances are short next to the image, up to ``O(n²)`` for an image that is
-    mostly far from any zero. Temporaries are a few arrays of ``mask``'s size.
-    Traced arrays (``jax.jit``, ``torch.compile``) search whole lines with static
-    shapes, in chunks whose temporary holds at most ``max(2**22, mask.size)``
-    elements. Exact up to rounding in the result dtype. Not differentiable:
-    distances are computed from targets.
+    it is installed. Every other namespace (torch, JAX, ``array_api_strict``, dask)
+    runs the generic exact transform, separable (Saito & Toriwaki 1994): per spatial
+    axis the lower envelope ``g(x) = min_j f(j) + s² (x − j)²`` of the previous
+    pass (the first pass: 0 on zeros, ``inf`` elsewhere). Its minimiser satisfies
+    ``s² (x − j)² ≤ g(x)``, so on concrete torch and ``array_api_strict`` arrays the
+    first pass is an O(n) scan along each line and the others search only the window
+    ``|x − j| ≤ sqrt(G) / s``, ``G`` an attained upper bound of the line's envelope
+    (each element's minimiser carried to its neighbours, O(n)); lines are grouped by
+    window where the namespace allows data-dependent shapes. Cost ``O(n · w)`` per
+    line of length ``n`` and window ``w``: close to SciPy when every element is near
+    a zero, up to ``O(n²)`` when much of the image is far from any; temporaries of a
+    few times ``mask``'s size. JAX (eager, where each small operation is dispatched
+    on its own, and under ``jax.jit``), ``torch.compile`` and dask search whole lines
+    with static shapes, in chunks whose temporary holds at most
+    ``max(2**22, mask.size)`` elements. Exact up to rounding in the result dtype. Not
+    differentiable: distances are computed from targets.
 
     References
     ----------
