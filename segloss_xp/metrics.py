@@ -528,32 +528,28 @@ def _host_tables(pred: Any, true: Any, sampling: tuple[float, ...], summary: _Su
     return forward, None if directed else backward, counts[0], counts[1]
 
 
-def _generic_directed(masks: _Masks, source: Array, target: Array, target_count: Array, *,
-                      spacing: tuple[float, ...], summary: _Summary,
-                      source_count: Array) -> Array:
-    """``summary`` of the distances from each ``source`` surface point to ``target``'s surface."""
-    xp = masks.xp
-    distances = xp.astype(distance_transform_edt(~target, spacing=spacing,
-                                                 axes=masks.spatial_axes), masks.dtype)
-    # an empty target surface has no distances: zeros keep the arithmetic finite, the
-    # empty policy replaces the entry afterwards
-    empty = xp.reshape(target_count == 0, tuple(target_count.shape) + (1,) * len(spacing))
-    distances = xp.where(empty, xp.zeros_like(distances), distances)
-    return _dense_summary(summary, distances, source, source_count, xp=xp)
-
-
 def _generic_tables(masks: _Masks, sampling: tuple[float, ...], summary: _Summary,
                     directed: bool) -> Tables:
-    """The surface tables with array-API operations only (static shapes, jit-safe)."""
+    """The surface tables with array-API operations only (static shapes, jit-safe).
+
+    Both directions in one transform: the sources ``(∂P, ∂G)`` and targets ``(∂G, ∂P)``
+    stacked along the batch axis (``2N`` images; ``N`` when ``directed``).
+    """
     xp, axes = masks.xp, masks.spatial_axes
-    surfaces = [surface(m, axes=axes, xp=xp) for m in (masks.pred, masks.true)]
-    counts = [xp.count_nonzero(s, axis=axes) for s in surfaces]
-    forward = _generic_directed(masks, surfaces[0], surfaces[1], counts[1], spacing=sampling,
-                                summary=summary, source_count=counts[0])
-    backward = None if directed else _generic_directed(
-        masks, surfaces[1], surfaces[0], counts[0], spacing=sampling, summary=summary,
-        source_count=counts[1])
-    return forward, backward, counts[0], counts[1]
+    pred, true = (surface(m, axes=axes, xp=xp) for m in (masks.pred, masks.true))
+    sources, targets = (pred, true) if directed else (
+        xp.concat([pred, true], axis=0), xp.concat([true, pred], axis=0))
+    source_count, target_count = (xp.count_nonzero(s, axis=axes) for s in (sources, targets))
+    distances = xp.astype(distance_transform_edt(~targets, spacing=sampling, axes=axes),
+                          masks.dtype)
+    # an empty target surface has no distances: zeros keep the arithmetic finite, the
+    # empty policy replaces the entry afterwards
+    empty = xp.reshape(target_count == 0, tuple(target_count.shape) + (1,) * len(axes))
+    distances = xp.where(empty, xp.zeros_like(distances), distances)
+    table = _dense_summary(summary, distances, sources, source_count, xp=xp)
+    n = pred.shape[0]
+    return (table[:n, ...], None if directed else table[n:, ...], source_count[:n, ...],
+            target_count[:n, ...])
 
 
 def _surface_metric(masks: _Masks, spacing: Spacing, summary: _Summary, *, directed: bool,
