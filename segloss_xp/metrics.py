@@ -53,7 +53,7 @@ Spacing = float | Sequence[float] | None
 _NO_GRAD = "a metric of hard masks: no gradient"
 # a distance within this relative margin of the tolerance counts as within it: a lattice
 # distance equal to the tolerance (2.0 = |(2·0.8, 1.2)|) comes out 2.0000000000000004
-TIE = 1e-6
+_TIE = 1e-6
 _NO_COMPILE = "a metric on hard masks, evaluated eagerly (host path on the CPU)"
 _DISTANCE_DASK = ("surface distances need the distance transform and a sort with "
                   "take_along_axis, which dask lacks; compute the arrays first")
@@ -457,7 +457,7 @@ def _dense_summary(summary: _Summary, distances: Array, points: Array, count: Ar
         return xp.sum(xp.where(on, flat, zero), axis=-1)
     if summary.kind == "within":
         tolerance = xp.reshape(as_like(summary.tolerance, flat, xp=xp), (1, c, 1))
-        within = on & (flat <= tolerance * (1 + TIE))
+        within = on & (flat <= tolerance * (1 + _TIE))
         return xp.astype(xp.count_nonzero(within, axis=-1), flat.dtype)
     # non-surface elements sort last; the largest finite value keeps the arithmetic
     # finite where a surface is empty (the empty policy replaces that entry)
@@ -486,7 +486,7 @@ def _host_summary(summary: _Summary, distances: Any, c: int) -> float:
     if summary.kind == "sum":
         return float(np.sum(distances))
     if summary.kind == "within":
-        return float(np.count_nonzero(distances <= summary.tolerance[c] * (1 + TIE)))
+        return float(np.count_nonzero(distances <= summary.tolerance[c] * (1 + _TIE)))
     return float(np.percentile(distances, summary.q))
 
 
