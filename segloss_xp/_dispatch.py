@@ -23,7 +23,7 @@ from . import _math
 from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
-__all__ = ["cumulative_sum", "extrema", "host_arrays", "label_counts", "label_sums", "lazy_assert",
+__all__ = ["cumulative_sum", "extrema", "sort_descending", "host_arrays", "label_counts", "label_sums", "lazy_assert",
            "log_sigmoid", "log_softmax", "logsumexp", "native", "scatter_labels", "sigmoid",
            "softmax", "stop_gradient", "take_labels"]
 
@@ -51,10 +51,17 @@ def _torch_kernels() -> dict[str, Kernel]:
             (values.shape[0], num_classes)).scatter_add_(1, _long(labels), values),
         "label_counts": _torch_label_counts,
         "extrema": lambda x: tuple(torch.aminmax(x)),  # one pass, not two
+        "sort_descending": _torch_sort_descending,
         "scatter_labels": lambda base, labels, values: base.scatter_add_(
             1, _long(labels)[:, None, :], values[:, None, :]),
         "stop_gradient": lambda x: x.detach(),
     }
+
+
+def _torch_sort_descending(keys: Array, payload: Array) -> tuple[Array, Array]:
+    torch = sys.modules["torch"]
+    values, order = torch.sort(keys, dim=-1, descending=True, stable=True)
+    return values, torch.gather(payload, -1, order)
 
 
 def _long(labels: Array) -> Array:
@@ -72,7 +79,17 @@ def _torch_label_counts(labels: Array, *, num_classes: int, like: Array) -> Arra
 
 def _jax_kernels() -> dict[str, Kernel]:
     nn = sys.modules["jax"].nn
+    lax = sys.modules["jax"].lax
+
+    def sort_descending(keys: Array, payload: Array) -> tuple[Array, Array]:
+        # one multi-operand sort carries the payload along (XLA's CPU sort is slow;
+        # argsort plus two gathers was three passes of it)
+        negated, moved = lax.sort((-keys, payload), dimension=keys.ndim - 1, num_keys=1,
+                                  is_stable=True)
+        return -negated, moved
+
     return {
+        "sort_descending": sort_descending,
         "softmax": lambda x, *, axis: nn.softmax(x, axis=axis),
         "log_softmax": lambda x, *, axis: nn.log_softmax(x, axis=axis),
         "logsumexp": lambda x, *, axis: nn.logsumexp(x, axis=axis),
@@ -172,6 +189,18 @@ def extrema(x: Array, *, xp: Namespace) -> tuple[Array, Array]:
         low, high = kernel(x)
         return low, high
     return xp.min(x), xp.max(x)
+
+
+def sort_descending(keys: Array, payload: Array, *, xp: Namespace) -> tuple[Array, Array]:
+    """``keys`` sorted in descending order along the last axis (stable), and ``payload``
+    permuted the same way (gradients flow through ``keys``)."""
+    kernel = native("sort_descending", xp=xp)
+    if kernel:
+        values, moved = kernel(keys, payload)
+        return values, moved
+    order = xp.argsort(keys, axis=-1, descending=True, stable=True)
+    return (xp.take_along_axis(keys, order, axis=-1),
+            xp.take_along_axis(payload, order, axis=-1))
 
 
 def take_labels(x: Array, labels: Array, *, xp: Namespace) -> Array:

@@ -20,7 +20,7 @@ after every positive error, where every term of the sum has a zero error, and
 the prefixes before them are unchanged. The sum is therefore exactly the one
 over the kept elements.
 
-Dask is not supported: it has no ``take_along_axis`` (dask/dask#3663).
+Dask is not supported: it has no ``take_along_axis`` (dask/dask#3663) to sort with.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Literal
 from . import _checks
 from ._capabilities import declare
 from ._checks import Reduction, SigmoidMode
-from ._dispatch import cumulative_sum
+from ._dispatch import cumulative_sum, sort_descending
 from ._inputs import Prepared, prepare
 from ._math import safe_divide
 from ._namespace import Array, Namespace, device, get_namespace
@@ -85,14 +85,11 @@ def _jaccard_increments(gt: Array, *, xp: Namespace) -> Array:
 def _lovasz_extension(errors: Array, truth: Array, *, xp: Namespace) -> Array:
     """``(B, K, S)`` non-negative errors and bool truth -> ``(B, K)`` Lovász values.
 
-    One stable descending ``argsort`` for all ``B·K`` problems; ``take_along_axis``
-    gathers errors (keeping their gradient) and truth in that order.
+    One stable descending sort for all ``B·K`` problems that carries the truth along
+    (``_dispatch.sort_descending``: torch sorts and gathers, JAX sorts both operands
+    at once); the sorted errors keep their gradient.
     """
-    # argsort gives int64 on torch (take_along_axis needs int64 there), and the
-    # default index dtype elsewhere (int32 on JAX without x64, which JAX accepts).
-    order = xp.argsort(errors, axis=-1, descending=True, stable=True)
-    errors_sorted = xp.take_along_axis(errors, order, axis=-1)
-    truth_sorted = xp.astype(xp.take_along_axis(truth, order, axis=-1), errors.dtype)
+    errors_sorted, truth_sorted = sort_descending(errors, xp.astype(truth, errors.dtype), xp=xp)
     grad = _jaccard_increments(truth_sorted, xp=xp)
     return xp.sum(errors_sorted * grad, axis=-1)
 

@@ -174,7 +174,6 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
     eps = _checks.check_unit("label_smoothing", label_smoothing)
     weights = _class_vector("class_weights", class_weights, prepared)
     pix = _pixel_weights(pixel_weights, prepared)
-    log_p = prepared.log_probs()
     denominator = None
     if prepared.mode == "multiclass":
         if pos_weight is not None:
@@ -192,6 +191,7 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
                 loss = _label_term(prepared, index, alpha=weights, weights=weights,
                                    gamma=0.0, epsilon=eps)
             else:
+                log_p = prepared.log_probs()
                 loss = -_pick(log_p, index, prepared)
                 if weights is not None:
                     loss = _pick(weights, index, prepared) * loss
@@ -203,14 +203,14 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
             assert q is not None
             if eps > 0:
                 q = q * (1 - eps) + eps / num_classes
-            loss = _soft_ce(q, log_p, weights, xp=xp)
+            loss = _soft_ce(q, prepared.log_probs(), weights, xp=xp)
     else:
         y = prepared.target
         assert y is not None
         if eps > 0:
             y = y * (1 - eps) + eps / 2
         pw = _class_vector("pos_weight", pos_weight, prepared, scalar=True)
-        loss = _bce(y, log_p, prepared.log_one_minus_probs(), pw)
+        loss = _bce(y, prepared.log_probs(), prepared.log_one_minus_probs(), pw)
         if weights is not None:
             loss = weights * loss
     if pix is not None:
@@ -258,7 +258,6 @@ def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weight
         weights = xp.where(first, xp.zeros_like(prepared.scores[:1, :, :1]),
                            xp.ones_like(prepared.scores[:1, :, :1]) if weights is None
                            else weights)
-    log_p = prepared.log_probs()
     if prepared.mode == "multiclass":
         if pos_weight is not None:
             raise ValueError("`pos_weight` applies to mode='binary' or 'multilabel' only; got "
@@ -269,6 +268,8 @@ def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weight
             index = _label_index(prepared)
             return _finish(_label_term(prepared, index, alpha=alphas, weights=None,
                                        gamma=gamma, epsilon=0.0), prepared)
+    log_p = prepared.log_probs()
+    if prepared.mode == "multiclass":
         if prepared.labels is not None:
             index = _label_index(prepared)
             log_pt = _pick(log_p, index, prepared)
