@@ -23,9 +23,9 @@ from . import _math
 from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
-__all__ = ["cumulative_sum", "extrema", "sort_descending", "host_arrays", "label_counts", "label_sums", "lazy_assert",
-           "log_sigmoid", "log_softmax", "logsumexp", "native", "scatter_labels", "sigmoid",
-           "softmax", "stop_gradient", "take_labels"]
+__all__ = ["cumulative_sum", "extrema", "host_arrays", "label_counts", "label_sums",
+           "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native", "scatter_labels",
+           "sigmoid", "softmax", "sort_descending", "stop_gradient", "take_labels"]
 
 Kernel = Callable[..., Array]
 
