@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from conformance import oracle
+from conformance import oracle, oracle_boundary
 from segloss_xp._capabilities import CAPABILITIES
 
 __all__ = ["CASES", "GRADIENT_CASES", "LOSSES", "Case", "LossSpec", "case_by_id",
@@ -84,7 +84,7 @@ class Case:
     mode: str
     y_pred: np.ndarray
     y_true: np.ndarray
-    target_kind: str  # labels | onehot | soft | binary
+    target_kind: str  # labels | onehot | soft | binary | dist_maps (boundary_loss)
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     channels_last: bool = False
     no_channel: bool = False  # binary (N, *spatial) without the channel axis
@@ -213,7 +213,27 @@ def _build_cases() -> list[Case]:
                                                rng.uniform(0.05, 0.95, size=ym01.shape)))
     cases.append(Case("ml2d-probs01", "multilabel", pm01, ym01, "binary",
                       MappingProxyType(probs), extreme=True))
-    return cases
+    return cases + _dist_map_cases(cases)
+
+
+# boundary_loss(y_pred, dist_maps) takes signed distance maps, not labels: these cases
+# are copies of the ones named here with the target replaced by its maps (float64
+# oracle, SciPy), one map per class in y_pred's layout (target kind "dist_maps")
+_DIST_MAP_SOURCES = ("mc2d-labels", "mc2d-last", "mc3d-labels", "mc2d-perfect-1e4", "bin2d",
+                     "bin2d-nochannel", "bin3d", "bin2d-empty-1e4", "ml2d", "ml2d-last",
+                     "mc2d-probs", "bin2d-probs", "ml2d-probs")
+
+
+def _dist_map_cases(cases: list[Case]) -> list[Case]:
+    out = []
+    for case in cases:
+        if case.id not in _DIST_MAP_SOURCES:
+            continue
+        c = case.y_pred.shape[1]
+        dense = _one_hot(case.y_true, c) if case.target_kind == "labels" else case.y_true
+        maps = oracle_boundary.signed_distance_map(dense)
+        out.append(replace(case, id=f"{case.id}-maps", y_true=maps, target_kind="dist_maps"))
+    return out
 
 
 CASES: tuple[Case, ...] = tuple(_build_cases())
@@ -228,6 +248,9 @@ GRADIENT_CASES: tuple[str, ...] = (
     "mc2d-onehot-last", "ml2d-last",  # channels-last
     "bin2d-nochannel",  # binary without a channel axis
     "mc2d-probs", "bin2d-probs", "ml2d-probs",  # from_logits=False, p in [0.1, 0.9]
+    # the same kinds for boundary_loss's signed distance maps
+    "mc2d-last-maps", "mc3d-labels-maps", "bin2d-nochannel-maps", "bin3d-maps",
+    "ml2d-last-maps", "mc2d-probs-maps", "bin2d-probs-maps", "ml2d-probs-maps",
 )
 
 
@@ -345,6 +368,30 @@ LOSSES: tuple[LossSpec, ...] = (
           kwargs={"class_weights": (2.0,), "alpha": (0.3,), "pos_weight": 3.0,
                   "reduction": "none"},
           modes=("binary",)),
+    # boundary losses (segloss_xp.boundary): no ignore_index (neighbourhood operations)
+    _spec("boundary_loss", "segloss_xp:boundary_loss", oracle_boundary.boundary_loss,
+          targets=("dist_maps",), ignore_index=False),
+    _spec("boundary_loss(bg,none)", "segloss_xp:boundary_loss", oracle_boundary.boundary_loss,
+          kwargs={"include_background": True, "reduction": "none"}, targets=("dist_maps",),
+          modes=("multiclass", "multilabel"), ignore_index=False),
+    _spec("boundary_dice_loss", "segloss_xp:boundary_dice_loss",
+          oracle_boundary.boundary_dice_loss, ignore_index=False),
+    _spec("boundary_dice_loss(l2,nobg,none)", "segloss_xp:boundary_dice_loss",
+          oracle_boundary.boundary_dice_loss,
+          kwargs={"edge_norm": "l2", "lam": 0.5, "include_background": False,
+                  "reduction": "none"}, modes=("multiclass",), ignore_index=False),
+    _spec("hausdorff_dt_loss", "segloss_xp:hausdorff_dt_loss",
+          oracle_boundary.hausdorff_dt_loss, ignore_index=False),
+    _spec("hausdorff_dt_loss(alpha,spacing,bg,sum)", "segloss_xp:hausdorff_dt_loss",
+          oracle_boundary.hausdorff_dt_loss,
+          kwargs={"alpha": 1.5, "spacing": 1.7, "include_background": True, "reduction": "sum"},
+          modes=("binary", "multilabel"), ignore_index=False),
+    _spec("cldice_loss", "segloss_xp:cldice_loss", oracle_boundary.cldice_loss,
+          ignore_index=False),
+    _spec("cldice_loss(mix,iterations,nobg,none)", "segloss_xp:cldice_loss",
+          oracle_boundary.cldice_loss,
+          kwargs={"alpha": 0.5, "iterations": 2, "smooth": 0.5, "include_background": False,
+                  "reduction": "none"}, modes=("multiclass",), ignore_index=False),
 )
 
 

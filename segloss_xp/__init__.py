@@ -7,6 +7,7 @@ float64) dtype; gradients come from the caller's framework.
 
 from ._inputs import check_inputs
 from ._options import get_option, options
+from .boundary import boundary_dice_loss, boundary_loss, cldice_loss, hausdorff_dt_loss
 from .compound import bce_dice_loss, combo_loss, deep_supervision, dice_ce_loss, dice_focal_loss
 from .distance import distance_transform_edt, signed_distance_map, unet_weight_map
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
@@ -38,7 +39,10 @@ __all__ = [
     "average_surface_distance",
     "balanced_cross_entropy",
     "bce_dice_loss",
+    "boundary_dice_loss",
+    "boundary_loss",
     "check_inputs",
+    "cldice_loss",
     "combo_loss",
     "confusion_counts",
     "conservative_loss",
@@ -55,6 +59,7 @@ __all__ = [
     "generalized_dice_loss",
     "get_option",
     "hausdorff_distance",
+    "hausdorff_dt_loss",
     "iou_score",
     "jaccard_loss",
     "lovasz_hinge_loss",

@@ -37,7 +37,7 @@ from ._dispatch import stop_gradient
 from ._inputs import Prepared, prepare
 from ._math import safe_divide
 from ._morphology import morphological_gradient, soft_dilate, soft_erode
-from ._namespace import Array, Namespace, get_namespace, is_array
+from ._namespace import Array, Namespace, get_namespace
 from ._options import options
 from ._reduce import reduce_table, select_classes
 from ._values import ValueChecks, check_prediction
@@ -86,16 +86,16 @@ def _prepare_maps(y_pred: Array, dist_maps: Array, *, mode: str, from_logits: bo
     apply to distances, so they are off there and this call's own checks (finite
     ``y_pred``, probabilities, finite maps) run instead.
     """
+    if dist_maps is None:
+        raise TypeError("`dist_maps` must be an array, got None")
     xp = get_namespace(y_pred, dist_maps, names=("y_pred", "dist_maps"))
-    if not is_array(dist_maps):
-        raise TypeError(f"`dist_maps` must be an array, got {type(dist_maps).__name__}")
-    if not xp.isdtype(dist_maps.dtype, "real floating"):
-        raise TypeError(f"`dist_maps` must be a real floating array (signed distances), got "
-                        f"dtype {dist_maps.dtype} (mode={mode!r})")
     if tuple(dist_maps.shape) != tuple(y_pred.shape):
         raise ValueError(
             f"shape mismatch in mode={mode!r}: `dist_maps` must have `y_pred`'s shape "
             f"{tuple(y_pred.shape)} (one map per class), got {tuple(dist_maps.shape)}")
+    if not xp.isdtype(dist_maps.dtype, "real floating"):
+        raise TypeError(f"`dist_maps` must be a real floating array (signed distances), got "
+                        f"dtype {dist_maps.dtype} (mode={mode!r})")
     with options(validate=False):
         prepared = prepare(y_pred, dist_maps, mode=mode, from_logits=from_logits,
                            class_axis=class_axis, ignore_index=None, reduction=reduction,

@@ -74,7 +74,7 @@ CORE = ("numpy", "torch", "jax", "dask")
 NUMPY = ("numpy",)
 
 FUNCTIONS = public_functions()
-OWN_CALL_FORMS = ("check_inputs", "deep_supervision", "distance_transform_edt",
+OWN_CALL_FORMS = ("boundary_loss", "check_inputs", "deep_supervision", "distance_transform_edt",
                   "region_loss_from_stats", "signed_distance_map", "unet_weight_map")
 
 
@@ -262,7 +262,7 @@ SHAPE_ROWS = (
 
 SCALAR_ONLY = tuple(name for name, fn in STANDARD.items()
                     if "reduction" in _params(fn) and "none" not in _literal(fn, "reduction"))
-PROBABILITY_ALPHA = ("combo_loss", "dice_focal_loss", "focal_loss")  # alpha in [0, 1]
+PROBABILITY_ALPHA = ("cldice_loss", "combo_loss", "dice_focal_loss", "focal_loss")  # in [0, 1]
 PROBABILITY_BETA = ("balanced_cross_entropy", "combo_loss")  # beta in [0, 1]
 
 
@@ -342,7 +342,17 @@ ARGUMENT_ROWS = (
         kwargs={"label_smoothing": 1.5}),
     Row("gamma=0", ValueError, ("`gamma`", "> 0", "0.0"), kwargs={"gamma": 0.0},
         only=("focal_tversky_loss",)),
-    Row("lam=0", ValueError, ("`lam`", "> 0", "0.0"), kwargs={"lam": 0.0}),
+    Row("lam=0", ValueError, ("`lam`", "> 0", "0.0"), kwargs={"lam": 0.0},
+        only=("conservative_loss",)),  # boundary_dice_loss: lam=0 is plain Dice
+    Row("edge_norm_unknown", ValueError, ("`edge_norm`", "'l1', 'l2'", "'l3'"),
+        kwargs={"edge_norm": "l3"}),
+    Row("iterations=-1", ValueError, ("`iterations`", ">= 0", "-1"), kwargs={"iterations": -1}),
+    Row("iterations_float", TypeError, ("`iterations`", "int", "float"),
+        kwargs={"iterations": 2.0}),
+    Row("hausdorff_spacing_length", ValueError, ("`spacing`", "expected 2", "got 3"),
+        kwargs={"spacing": (1.0, 1.0, 1.0)}, only=("hausdorff_dt_loss",)),
+    Row("hausdorff_spacing_negative", ValueError, ("`spacing`", "> 0", "-1.0"),
+        kwargs={"spacing": (1.0, -1.0)}, only=("hausdorff_dt_loss",)),
     Row("base=1", ValueError, ("`base`", "> 1", "1.0"), kwargs={"base": 1.0}),
     Row("base=0.5", ValueError, ("`base`", "> 1", "0.5"), kwargs={"base": 0.5}),
     Row("eps=0", ValueError, ("`eps`", "(0, 0.5)", "0.0"), kwargs={"eps": 0.0},
@@ -623,6 +633,53 @@ RLFS_ARGS = (
         kwargs={"kind": "generalized_dice", "weight_type": "sqrt"}),
 )
 
+# boundary_loss(y_pred, dist_maps, ...): the target's signed distance maps (any real
+# values of y_pred's shape) in the place of y_true, the multiclass base logits
+MAPS = np.random.default_rng(8).normal(scale=3.0, size=X.shape)
+
+
+def _maps(change: Callable[[np.ndarray], Any]) -> Callable[..., tuple[Any, ...]]:
+    return lambda p, m: (p, change(m))
+
+
+BL_ALL = (
+    Row("bl_maps_shape", ValueError, ("shape mismatch", "`dist_maps`", "(2, 3, 4, 5)",
+                                      "(2, 2, 4, 5)"), inputs=_maps(lambda m: m[:, :2])),
+    Row("bl_maps_int64", TypeError, ("`dist_maps`", "real floating", "int64"),
+        inputs=_maps(lambda m: m.astype(np.int64))),
+    Row("bl_maps_foreign", TypeError, ("mixed namespaces", "`y_pred`", "`dist_maps`", "{lib}",
+                                       "{other}"), inputs=_maps(Foreign)),
+    Row("bl_y_pred_int64", TypeError, ("`y_pred`", "real floating", "int64"),
+        inputs=_pred(lambda p: (p > 0).astype(np.int64))),
+)
+BL_VALUES = (
+    Row("bl_maps_nan", ValueError, ("`dist_maps`", "non-finite"), values=True,
+        inputs=_maps(_set(3, np.nan))),
+    Row("bl_y_pred_inf", ValueError, ("`y_pred`", "non-finite"), values=True,
+        inputs=_pred(_set(7, np.inf))),
+    Row("bl_probability_1.5", ValueError, ("`y_pred`", "probabilities", "[0, 1]", "1.5"),
+        values=True, kwargs={"from_logits": False}, inputs=_probability(1.5)),
+)
+BL_ARGS = (
+    Row("bl_maps_none", TypeError, ("`dist_maps`", "None"), inputs=_maps(lambda m: None)),
+    Row("bl_maps_list", TypeError, ("`dist_maps`", "must be an array", "list"),
+        inputs=_maps(lambda m: m.tolist())),
+    Row("bl_mode_unknown", ValueError, ("`mode`", "'multi-class'"),
+        kwargs={"mode": "multi-class"}),
+    Row("bl_one_class_multiclass", ValueError, ("at least 2 classes", "(2, 1, 4, 5)"),
+        inputs=lambda p, m: (BX, BX)),
+    Row("bl_reduction_unknown", ValueError, ("`reduction`", "'avg'"),
+        kwargs={"reduction": "avg"}),
+    Row("bl_from_logits=1", TypeError, ("`from_logits`", "bool", "int"),
+        kwargs={"from_logits": 1}),
+    Row("bl_include_background=1", TypeError, ("`include_background`", "bool", "int"),
+        kwargs={"include_background": 1}),
+    Row("bl_class_axis=7", ValueError, ("`class_axis`=7", "out of range"),
+        kwargs={"class_axis": 7}),
+    Row("bl_class_axis_float", TypeError, ("`class_axis`", "float"), kwargs={"class_axis": 1.0}),
+    Row("bl_misspelt_keyword", TypeError, ("smoth",), kwargs={UNKNOWN_KEYWORD: 1.0}),
+)
+
 # check_inputs(y_pred, y_true, *, loss=None, **loss_kwargs): the loss's checks, eagerly;
 # the standard rows with the shared keywords (all it takes without `loss`, as documented),
 # where the value rows must raise on dask too (it computes the arrays), and rows of its own
@@ -749,7 +806,7 @@ LIB_WORD = {"numpy": "numpy", "strict": "array_api_strict", "strict-dev1": "arra
 class Case:
     """One generated case: a row, a function (and its mode), a backend."""
 
-    table: str  # "standard", "deep_supervision" or "region_loss_from_stats"
+    table: str  # "standard" or a function with its own call form (OWN_CALL_FORMS)
     row: Row
     name: str
     mode: str | None
@@ -808,6 +865,9 @@ CASES: tuple[Case, ...] = (
     *_own_cases("deep_supervision", DS_ALL, ALL),
     *_own_cases("deep_supervision", DS_VALUES, CORE),
     *_own_cases("deep_supervision", (*DS_SHAPES, *DS_ARGS), NUMPY),
+    *_own_cases("boundary_loss", BL_ALL, ALL),
+    *_own_cases("boundary_loss", BL_VALUES, CORE),
+    *_own_cases("boundary_loss", BL_ARGS, NUMPY),
     *_own_cases("distance_transform_edt", EDT_ALL, ALL),
     *_own_cases("distance_transform_edt", EDT_ARGS, NUMPY),
     *_own_cases("signed_distance_map", SDM_ALL, ALL),
@@ -897,6 +957,8 @@ def _build(case: Case) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, A
         classes = 1 if case.mode == "binary" else C
     elif case.table == "deep_supervision":
         args, kwargs, classes = (sx.dice_loss, DS_PREDS, LABELS), {}, C
+    elif case.table == "boundary_loss":
+        args, kwargs, classes = (X, MAPS), {}, C
     elif case.table == "distance_transform_edt":
         args, kwargs, classes = (MASK,), {}, C
     elif case.table == "signed_distance_map":

@@ -71,6 +71,9 @@ ZERO_AT_OPTIMUM = sorted(helpers.losses("region"))  # exp_log_loss too: −ln 1 
 MODES = ("multiclass", "binary", "multilabel")
 # targets must be 0/1 (apart from ignore_index): "values in {0, 1}" (lovasz_hinge_loss)
 HARD_TARGETS = {"lovasz_hinge_loss"}
+# boundary_loss(y_pred, dist_maps) takes the target's signed distance maps: its draws
+# replace the target by real maps of y_pred's shape and layout (any real map is valid)
+DIST_MAP_LOSSES = {"boundary_loss"}
 # exp_log_loss refuses smooth=0 (−ln 0 = inf for a predicted but absent class): the
 # general draws give it a positive smooth, test_smooth_0_is_refused checks the error
 SMOOTH_0_IS_INF = {"exp_log_loss"}
@@ -295,6 +298,9 @@ def problems(draw: st.DrawFn, names: list[str], *, invalid: bool = False,
             target = np.moveaxis(target, 1, -1)
     if mode == "binary" and channel and draw(st.booleans(), label="target without channel"):
         target = target[..., 0] if kw.get("class_axis") == -1 else target[:, 0]
+    if name in DIST_MAP_LOSSES:
+        target = draw(hnp.arrays(np.float64, pred.shape, elements=_floats(-5, 5)),
+                      label="dist_maps")
 
     # keywords
     reductions = _choices(fn, "reduction")
@@ -369,7 +375,7 @@ def result_shape(p: Problem) -> tuple[int, ...] | None:
         return (rows,) if p.mode in ("multiclass", "binary") else (rows, p.c)
     if p.name == "generalized_dice_loss":
         return () if p.get("batch") else (p.n,)  # one ratio with batch
-    if family == "region":
+    if family in ("region", "boundary"):  # boundary losses: (N, C') tables, no batch
         kept = p.c - (p.mode != "binary" and not p.get("include_background"))
         return (kept,) if p.get("batch") else (p.n, kept)
     if family == "pixel":
@@ -450,8 +456,8 @@ def _bounds(p: Problem, weights: float) -> tuple[float | None, float | None]:
     if p.name == "combo_loss":  # α·BCE − (1 − α)·Dice score, the score in [0, 1]
         entries = 1 if reduction == "mean" else p.n * p.c
         return -(1 - p.get("alpha")) * entries, None
-    if p.name == "conservative_loss":  # negative above p_t = 1/base: only finite
-        return None, None
+    if p.name in ("conservative_loss", *DIST_MAP_LOSSES):  # negative above p_t = 1/base;
+        return None, None  # mean(p·φ) is negative where the prediction covers φ < 0
     upper = None
     if p.name in REGION:
         upper = (2.0 if p.name == "mcc_loss" else 1.0) * weights

@@ -119,6 +119,8 @@ def _inputs(name: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     import inspect
 
     mode = inspect.signature(fn).parameters["mode"].default
+    if name == "boundary_loss":  # its second input: signed distance maps of y_pred's shape
+        return X4, np.where(one_hot(LABELS, 4) == 1, -1.0, 2.0), {}
     if mode == "multiclass":
         return X4, LABELS, {}
     return X4[:, :1], (LABELS[:, None] == 1).astype(np.float64), {}
@@ -132,7 +134,9 @@ def test_invalid_values_poison_the_loss_under_jax_jit(name: str, bad: str) -> No
     import jax.numpy as jnp
 
     x, y, kw = _BAD[bad](*_inputs(name))
-    if bad == "label" and y.dtype.kind == "f":
+    if bad == "label" and name == "boundary_loss":
+        y = np.where(y > 0, np.inf, y)  # a distance map's invalid value: a non-finite one
+    elif bad == "label" and y.dtype.kind == "f":
         y = np.where(y == 1, 3.0, y)  # a target outside [0, 1]
     if name == "lovasz_hinge_loss" and bad == "probability":
         pytest.skip("lovasz_hinge_loss takes logits only (no from_logits)")
