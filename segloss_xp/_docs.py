@@ -147,6 +147,10 @@ DOCS["inputs_sigmoid"] = _HEADER + _join("y_pred", "y_true", "mode_sigmoid", "fr
                                          "class_axis", "ignore_index")
 DOCS["inputs_softmax"] = _HEADER + _join("y_pred", "y_true", "mode_softmax", "from_logits",
                                          "class_axis", "ignore_index")
+# ... without ignore_index, and with include_background: the boundary losses (their edges,
+# distances and skeletons read the neighbours of an ignored element)
+DOCS["inputs_boundary"] = _HEADER + _join("y_pred", "y_true", "mode", "from_logits",
+                                          "class_axis", "include_background")
 # ... and those the region losses share next
 DOCS["inputs_region"] = DOCS["inputs"] + "\n" + _join("class_weights", "include_background")
 

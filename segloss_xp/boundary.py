@@ -196,14 +196,7 @@ def boundary_dice_loss(
 ) -> Array:
     """Dice loss plus an edge loss on morphological gradients, ``dice + λ·edge``.
 
-    Parameters
-    ----------
-    %(y_pred)s
-    %(y_true)s
-    %(mode)s
-    %(from_logits)s
-    %(class_axis)s
-    %(include_background)s
+    %(inputs_boundary)s
     %(smooth)s
     lam : float
         Weight ``λ >= 0`` of the edge term (0 gives ``dice_loss``).
@@ -277,14 +270,7 @@ def hausdorff_dt_loss(
 ) -> Array:
     """Hausdorff distance loss, distance-transform form (Karimi & Salcudean 2019).
 
-    Parameters
-    ----------
-    %(y_pred)s
-    %(y_true)s
-    %(mode)s
-    %(from_logits)s
-    %(class_axis)s
-    %(include_background)s
+    %(inputs_boundary)s
     alpha : float
         Exponent ``α > 0`` of the distances (paper and MONAI: 2).
     %(spacing)s
@@ -322,7 +308,7 @@ def hausdorff_dt_loss(
     >>> probs = np.array([[[[0.9, 0.6, 0.1, 0.1]]]])  # binary (N=1, 1, 1, 4)
     >>> target = np.array([[[[1.0, 0.0, 0.0, 0.0]]]])
     >>> round(float(hausdorff_dt_loss(probs, target, mode="binary", from_logits=False)), 6)
-    0.5675
+    0.2375
     """
     prepared = prepare(y_pred, y_true, mode=mode, from_logits=from_logits, class_axis=class_axis,
                        ignore_index=None, reduction=reduction, caller="hausdorff_dt_loss")
@@ -370,14 +356,7 @@ def cldice_loss(
 ) -> Array:
     """Soft clDice loss (Shit et al. 2021), optionally mixed with Dice.
 
-    Parameters
-    ----------
-    %(y_pred)s
-    %(y_true)s
-    %(mode)s
-    %(from_logits)s
-    %(class_axis)s
-    %(include_background)s
+    %(inputs_boundary)s
     iterations : int
         Soft skeleton iterations (``>= 0``; MONAI ``iter_``, 3), about the largest
         radius of the structures whose centre line is found.
