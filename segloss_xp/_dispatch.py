@@ -96,7 +96,35 @@ def _jax_kernels() -> dict[str, Kernel]:
         "sigmoid": nn.sigmoid,
         "log_sigmoid": nn.log_sigmoid,
         "stop_gradient": sys.modules["jax"].lax.stop_gradient,
+        # jitted once here: eager calls reuse the compiled loop (cached per shape, scale)
+        "lower_envelope": sys.modules["jax"].jit(_jax_lower_envelope, static_argnames="scale"),
     }
+
+
+def _jax_lower_envelope(lines: Array, *, scale: float) -> Array:
+    """``min_d f(x + d) + scale·d²`` along rows ``(count, n)``, offsets while they can help.
+
+    A ``lax.while_loop`` over offset pairs ``±d`` that stops once ``scale·d²`` reaches
+    the largest value left on the rows holding a finite one (no larger offset can lower
+    any element): exact, static shapes, jit- and vmap-safe, O(n·reach) instead of O(n²).
+    """
+    jnp, lax = sys.modules["jax"].numpy, sys.modules["jax"].lax
+    count, n = lines.shape
+    border = jnp.full((count, n), jnp.inf, dtype=lines.dtype)
+    padded = jnp.concatenate([border, lines, border], axis=1)
+    finite = jnp.any(jnp.isfinite(lines), axis=1, keepdims=True)
+
+    def more(state: tuple[Array, Array]) -> Array:
+        d, g = state
+        return (d < n) & (jnp.max(jnp.where(finite, g, 0.0)) > scale * d * d)
+
+    def step(state: tuple[Array, Array]) -> tuple[Array, Array]:
+        d, g = state
+        pair = jnp.minimum(lax.dynamic_slice_in_dim(padded, n - d, n, axis=1),
+                           lax.dynamic_slice_in_dim(padded, n + d, n, axis=1))
+        return d + 1, jnp.minimum(g, pair + scale * d * d)
+
+    return lax.while_loop(more, step, (jnp.asarray(1), lines))[1]
 
 
 def _ndimage_edt(ndimage: str, array: str) -> Kernel:

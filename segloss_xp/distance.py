@@ -187,7 +187,10 @@ def _lower_envelope(f: Array, *, axis: int, scale: float, bounded: bool,
     moved = xp.moveaxis(f, axis, -1)
     # one contiguous row per line (a copy on torch): strided rows are many times slower
     lines = xp.reshape(moved, (-1, n))
-    if not bounded:
+    kernel = native("lower_envelope", xp=xp)
+    if kernel is not None:
+        out = kernel(lines, scale=scale)
+    elif not bounded:
         out = _brute_min(lines, scale=scale, xp=xp)
     else:
         reach = xp.floor(xp.sqrt(_envelope_bound(lines, scale=scale, xp=xp) / scale)) + 1.0
@@ -222,7 +225,7 @@ def generic_edt(mask: Array, *, sampling: tuple[float, ...], axes: tuple[int, ..
     # window of the later passes, whose distances are the largest
     order = sorted(zip(sampling, axes, strict=True))
     # per-line windows cost ~20·n small operations per pass: cheap on torch and NumPy-like
-    # namespaces; eager JAX dispatches each one separately (slow), and traced or lazy
+    # namespaces; JAX has its own loop (_dispatch "lower_envelope"), and traced or lazy
     # arrays cannot read the bound: there the whole-line search (a few fused operations)
     bounded = is_concrete(mask) and library(xp) not in ("jax", "dask")
     dev = device(mask)
@@ -300,9 +303,11 @@ def distance_transform_edt(mask: Array, *, spacing: float | Sequence[float] | No
     window where the namespace allows data-dependent shapes. Cost ``O(n · w)`` per
     line of length ``n`` and window ``w``: close to SciPy when every element is near
     a zero, up to ``O(n²)`` when much of the image is far from any; temporaries of a
-    few times ``mask``'s size. JAX (eager, where each small operation is dispatched
-    on its own, and under ``jax.jit``), ``torch.compile`` and dask search whole lines
-    with static shapes, in chunks whose temporary holds at most
+    few times ``mask``'s size. JAX (eager and under ``jax.jit``) runs every pass as
+    offset pairs ``±d`` in one ``lax.while_loop`` that stops once ``s² d²`` exceeds
+    the largest value left (a ``_dispatch`` row: static shapes, the same O(n · w)
+    cost, temporaries of three times ``mask``'s size). ``torch.compile`` and dask
+    search whole lines with static shapes, in chunks whose temporary holds at most
     ``max(2**22, mask.size)`` elements. Exact up to rounding in the result dtype. Not
     differentiable: distances are computed from targets.
 
