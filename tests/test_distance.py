@@ -279,3 +279,32 @@ def test_shift_fills_the_border(backend: Backend) -> None:
                          (0, [0, 1, 2, 3, 4])]:
         got = _morphology.shift(x, offset, axis=0, fill=-1.0, xp=xp)
         np.testing.assert_array_equal(backend.to_numpy(got), want)
+
+
+# ----------------------------------------------------------------------------- traced
+
+
+def test_torch_compile_has_no_graph_break() -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    mask = torch.asarray(_balls((6, 7), 8)[None])
+    calls = {
+        "distance_transform_edt": lambda m: sx.distance_transform_edt(m, spacing=(1.0, 2.0),
+                                                                      axes=(1, 2)),
+        "signed_distance_map": lambda m: sx.signed_distance_map(m, mode="binary"),
+        "unet_weight_map": lambda m: sx.unet_weight_map(m.long() * 2, num_instances=2),
+    }
+    for name, call in calls.items():
+        torch._dynamo.reset()
+        assert torch._dynamo.explain(call)(mask).graph_break_count == 0, name
+        compiled = torch.compile(call, fullgraph=True, backend="eager")  # dynamo, no inductor
+        np.testing.assert_allclose(compiled(mask).numpy(),
+                                   call(mask).numpy(), rtol=1e-6, err_msg=name)
+
+
+def test_jax_vmap_maps_images() -> None:
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    masks = np.stack([_balls((6, 7), 9), np.ones((6, 7), bool), _single((6, 7), True)])
+    got = jax.jit(jax.vmap(lambda m: sx.distance_transform_edt(m, spacing=(2.0, 1.0))))(
+        jax.numpy.asarray(masks))
+    np.testing.assert_allclose(np.asarray(got), oracle.edt(masks, spacing=(2.0, 1.0), axes=(1, 2)),
+                               rtol=1e-6)
