@@ -226,8 +226,11 @@ def generic_edt(mask: Array, *, sampling: tuple[float, ...], axes: tuple[int, ..
     order = sorted(zip(sampling, axes, strict=True))
     # per-line windows cost ~20·n small operations per pass: cheap on torch and NumPy-like
     # namespaces; JAX has its own loop (_dispatch "lower_envelope"), and traced or lazy
-    # arrays cannot read the bound: there the whole-line search (a few fused operations)
-    bounded = is_concrete(mask) and library(xp) not in ("jax", "dask")
+    # arrays cannot read the bound: there the whole-line search (a few fused operations).
+    # On a GPU the ~20·n kernel launches of a window search would cost more than the
+    # whole-line search's few large kernels (not measured here: no GPU was lent).
+    bounded = (is_concrete(mask) and library(xp) not in ("jax", "dask")
+               and getattr(device(mask), "type", "cpu") == "cpu")
     dev = device(mask)
     if bounded:
         (step, axis), rest = order[0], order[1:]
@@ -296,9 +299,9 @@ def distance_transform_edt(mask: Array, *, spacing: float | Sequence[float] | No
     runs the generic exact transform, separable (Saito & Toriwaki 1994): per spatial
     axis the lower envelope ``g(x) = min_j f(j) + s² (x − j)²`` of the previous
     pass (the first pass: 0 on zeros, ``inf`` elsewhere). Its minimiser satisfies
-    ``s² (x − j)² ≤ g(x)``, so on concrete torch and ``array_api_strict`` arrays the
-    first pass is an O(n) scan along each line and the others search only the window
-    ``|x − j| ≤ sqrt(G) / s``, ``G`` an attained upper bound of the line's envelope
+    ``s² (x − j)² ≤ g(x)``, so on concrete torch-CPU and ``array_api_strict`` arrays
+    the first pass is an O(n) scan along each line and the others search only the
+    window ``|x − j| ≤ sqrt(G) / s``, ``G`` an attained upper bound of the line's envelope
     (each element's minimiser carried to its neighbours, O(n)); lines are grouped by
     window where the namespace allows data-dependent shapes. Cost ``O(n · w)`` per
     line of length ``n`` and window ``w``: close to SciPy when every element is near
@@ -306,10 +309,10 @@ def distance_transform_edt(mask: Array, *, spacing: float | Sequence[float] | No
     few times ``mask``'s size. JAX (eager and under ``jax.jit``) runs every pass as
     offset pairs ``±d`` in one ``lax.while_loop`` that stops once ``s² d²`` exceeds
     the largest value left (a ``_dispatch`` row: static shapes, the same O(n · w)
-    cost, temporaries of three times ``mask``'s size). ``torch.compile`` and dask
-    search whole lines with static shapes, in chunks whose temporary holds at most
-    ``max(2**22, mask.size)`` elements. Exact up to rounding in the result dtype. Not
-    differentiable: distances are computed from targets.
+    cost, temporaries of three times ``mask``'s size). ``torch.compile``, torch on a
+    GPU and dask search whole lines with static shapes, in chunks whose temporary
+    holds at most ``max(2**22, mask.size)`` elements. Exact up to rounding in the
+    result dtype. Not differentiable: distances are computed from targets.
 
     References
     ----------
