@@ -144,6 +144,18 @@ def _numpy_kernels() -> dict[str, Kernel]:
     return {"distance_transform_edt": _ndimage_edt("scipy.ndimage", "numpy")}
 
 
+def _dask_edt(mask: Array, *, sampling: tuple[float, ...], axes: tuple[int, ...]) -> Array:
+    """SciPy per image, lazily: each image whole in one block (rechunked along ``axes``)."""
+    numpy_edt = _ndimage_edt("scipy.ndimage", "numpy")
+    whole = mask.rechunk({axis: -1 for axis in axes})
+    return whole.map_blocks(lambda block: numpy_edt(block, sampling=sampling, axes=axes),
+                            dtype="float64")
+
+
+def _dask_kernels() -> dict[str, Kernel]:
+    return {"distance_transform_edt": _dask_edt}
+
+
 def _cupy_kernels() -> dict[str, Kernel]:
     if importlib.util.find_spec("cupyx") is None:
         return {}
@@ -155,6 +167,7 @@ _LOADERS: dict[str, Callable[[], dict[str, Kernel]]] = {
     "jax": _jax_kernels,
     "numpy": _numpy_kernels,
     "cupy": _cupy_kernels,
+    "dask": _dask_kernels,
 }
 _KERNELS: dict[str, dict[str, Kernel]] = {}
 

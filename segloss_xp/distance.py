@@ -295,9 +295,11 @@ def distance_transform_edt(mask: Array, *, spacing: float | Sequence[float] | No
 
     NumPy arrays go to ``scipy.ndimage.distance_transform_edt(sampling=spacing)``
     (one call per image when batched), CuPy arrays to ``cupyx.scipy.ndimage`` when
-    it is installed. Every other namespace (torch, JAX, ``array_api_strict``, dask)
-    runs the generic exact transform, separable (Saito & Toriwaki 1994): per spatial
-    axis the lower envelope ``g(x) = min_j f(j) + s² (x − j)²`` of the previous
+    it is installed, dask arrays (NumPy blocks) to SciPy per block after a rechunk
+    that puts each image in one block along ``axes`` (lazy; memory of one image per
+    task). Every other namespace (torch, JAX, ``array_api_strict``) runs the generic
+    exact transform, separable (Saito & Toriwaki 1994): per spatial axis the lower
+    envelope ``g(x) = min_j f(j) + s² (x − j)²`` of the previous
     pass (the first pass: 0 on zeros, ``inf`` elsewhere). Its minimiser satisfies
     ``s² (x − j)² ≤ g(x)``, so on concrete torch-CPU and ``array_api_strict`` arrays
     the first pass is an O(n) scan along each line and the others search only the
@@ -309,8 +311,8 @@ def distance_transform_edt(mask: Array, *, spacing: float | Sequence[float] | No
     few times ``mask``'s size. JAX (eager and under ``jax.jit``) runs every pass as
     offset pairs ``±d`` in one ``lax.while_loop`` that stops once ``s² d²`` exceeds
     the largest value left (a ``_dispatch`` row: static shapes, the same O(n · w)
-    cost, temporaries of three times ``mask``'s size). ``torch.compile``, torch on a
-    GPU and dask search whole lines with static shapes, in chunks whose temporary
+    cost, temporaries of three times ``mask``'s size). ``torch.compile`` and torch
+    on a GPU search whole lines with static shapes, in chunks whose temporary
     holds at most ``max(2**22, mask.size)`` elements. Exact up to rounding in the
     result dtype. Not differentiable: distances are computed from targets.
 

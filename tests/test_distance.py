@@ -2,9 +2,10 @@
 
 Expected values come from ``conformance/oracle_distance.py`` (a brute-force float64 EDT,
 Kervadec's ``one_hot2dist`` on it, SciPy per instance for the U-Net map), never from
-the code under test. The generic transform runs on torch, JAX and ``array_api_strict``
-(concrete arrays: per-line windows; ``jax-jit`` and dask: whole-line search), NumPy
-delegates to SciPy. The morphology helpers (``segloss_xp._morphology``) are checked
+the code under test. The generic transform runs on torch and ``array_api_strict``
+(per-line windows, grouped on torch, the widest on strict without data-dependent
+shapes) and on JAX (a ``lax.while_loop`` over offsets, eager and ``jax-jit``); NumPy
+delegates to SciPy, dask to SciPy per block. The morphology helpers (``segloss_xp._morphology``) are checked
 against ``scipy.ndimage``.
 """
 
