@@ -352,9 +352,13 @@ def _check_hard(values: Array, *, name: str, xp: Namespace) -> None:
     if values.dtype != xp.bool and should_check_values(values):
         bad = (values != 0) & (values != 1)
         if bool(xp.any(bad)):
+            # the bad value farthest from 0 (NaN included: it is neither 0 nor 1)
+            offending = xp.where(bad, values, xp.zeros_like(values))
+            high, low = float(xp.max(offending)), float(xp.min(offending))
+            value = high if high >= -low or high != high else low
             raise ValueError(f"`{name}` must be a hard mask (bool, or 0 and 1 only), got the "
-                             f"value {float(xp.max(xp.where(bad, values, xp.zeros_like(values))))}"
-                             " among others; threshold soft labels first")
+                             f"value {value} (the offending value farthest from 0); threshold soft "
+                             "labels first")
 
 
 def _check_labels(labels: Array, num_classes: int, *, name: str, xp: Namespace) -> None:
@@ -430,8 +434,9 @@ def signed_distance_map(y_true: Array, *, mode: Mode = "multiclass",
     Returns
     -------
     array
-        ``(N, C, *spatial)`` (binary: ``y_true``'s shape) signed distances in units of
-        ``spacing``; dtype as :func:`distance_transform_edt` gives for ``y_true``. The
+        ``(N, C, *spatial)``, channels first (binary: ``y_true``'s shape), signed
+        distances in units of ``spacing`` (move the class axis for channels-last
+        ``y_pred``); dtype as :func:`distance_transform_edt` gives for ``y_true``. The
         input's namespace and device.
 
     Raises
