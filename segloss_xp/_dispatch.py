@@ -23,8 +23,8 @@ from . import _math
 from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
-__all__ = ["cumulative_sum", "extrema", "host_arrays", "label_counts", "label_sums",
-           "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native", "scatter_labels",
+__all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "label_counts",
+           "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native", "scatter_labels",
            "sigmoid", "softmax", "sort_descending", "stop_gradient", "take_labels"]
 
 Kernel = Callable[..., Array]
@@ -51,6 +51,9 @@ def _torch_kernels() -> dict[str, Kernel]:
             (values.shape[0], num_classes)).scatter_add_(1, _long(labels), values),
         "label_counts": _torch_label_counts,
         "extrema": lambda x: tuple(torch.aminmax(x)),  # one pass, not two
+        "binary_cross_entropy": lambda x, y, pos_weight: (
+            functional.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight,
+                                                        reduction="none")),
         "sort_descending": _torch_sort_descending,
         "scatter_labels": lambda base, labels, values: base.scatter_add_(
             1, _long(labels)[:, None, :], values[:, None, :]),
@@ -96,8 +99,9 @@ def _jax_kernels() -> dict[str, Kernel]:
         "sigmoid": nn.sigmoid,
         "log_sigmoid": nn.log_sigmoid,
         "stop_gradient": sys.modules["jax"].lax.stop_gradient,
-        # jitted once here: eager calls reuse the compiled loop (cached per shape, scale)
-        "lower_envelope": sys.modules["jax"].jit(_jax_lower_envelope, static_argnames="scale"),
+        # jitted once here: eager calls reuse the compiled loop (cached per shape; the
+        # scale is traced, so another spacing compiles nothing)
+        "lower_envelope": sys.modules["jax"].jit(_jax_lower_envelope),
     }
 
 
@@ -221,6 +225,18 @@ def cumulative_sum(x: Array, *, axis: int, xp: Namespace) -> Array:
     """Inclusive cumulative sum along ``axis``."""
     kernel = native("cumulative_sum", xp=xp)
     return kernel(x, axis=axis) if kernel else xp.cumulative_sum(x, axis=axis)
+
+
+def binary_cross_entropy(x: Array, y: Array, pos_weight: Array | None, *,
+                         xp: Namespace) -> Array:
+    """Elementwise ``pw·y·softplus(−x) + (1 − y)·softplus(x)`` from logits (BCE with logits)."""
+    kernel = native("binary_cross_entropy", xp=xp)
+    if kernel:
+        return kernel(x, y, pos_weight)
+    positive = -log_sigmoid(x, xp=xp) * y
+    if pos_weight is not None:
+        positive = pos_weight * positive
+    return positive - (1 - y) * log_sigmoid(-x, xp=xp)
 
 
 def extrema(x: Array, *, xp: Namespace) -> tuple[Array, Array]:

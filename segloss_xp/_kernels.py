@@ -5,7 +5,8 @@ of it for a multiclass pixel loss with integer labels is one per-pixel term. Aut
 through the plain chain (activation, masking, products, sums, gathers) keeps every
 full-size temporary for the backward and runs one backward kernel per step. Here a
 forward keeps only its inputs, and the backward recomputes the activation from the
-logits and applies the chain rule in closed form. What follows a kernel (the formula
+logits (or keeps it, where that is cheaper: see each forward) and applies the chain
+rule in closed form. What follows a kernel (the formula
 on ``(N, C)`` statistics, pixel weights and the reduction on ``(N, S)``) stays plain
 array code: autograd through those costs little.
 
@@ -22,7 +23,13 @@ array code: autograd through those costs little.
     dx = g·[(1 − ε)·h·(p − δ_y) + (ε/C)·(p·Σ_c w_c − w)]
     h  = α_y·[(1 − q)^γ − γ·q·(1 − q)^γ·log q / (1 − q)]
 
-(cross entropy: ``γ = 0``, ``α = w``; focal: ``ε = 0``.) Integer labels enter as a
+(cross entropy: ``γ = 0``, ``α = w``; focal: ``ε = 0``.)
+
+**Binary term** (:data:`BINARY_TERM`), BCE with logits, ``pw`` the positive weight::
+
+    l  = pw·y·softplus(−x) + (1 − y)·softplus(x)
+    dx = g·(σ(x)·(1 + (pw − 1)·y) − pw·y)        (σ(x) − y without pw)
+    dy = g·(pw·softplus(−x) − softplus(x)) Integer labels enter as a
 gather and a scatter-add of the label class (``_dispatch``), never as a float
 one-hot; ``Σ_c p_c u_c`` and ``Σ_c w_c x_c`` are matrix-vector products.
 
@@ -43,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._dispatch import (
+    binary_cross_entropy,
     label_counts,
     label_sums,
     log_softmax,
@@ -52,21 +60,24 @@ from ._dispatch import (
     take_labels,
 )
 from ._math import safe_divide, safe_pow
-from ._namespace import Array, Namespace, library
+from ._namespace import Array, Namespace, device, library
 from ._options import get_option
 
-__all__ = ["LABEL_TERM", "STATISTICS", "LabelConfig", "StatsConfig", "run"]
+__all__ = ["BINARY_TERM", "LABEL_TERM", "STATISTICS", "LabelConfig", "StatsConfig", "run"]
 
 Arrays = tuple[Any, ...]  # arrays, some may be None
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """A forward ``f(*arrays, config, xp) -> outputs`` and its closed-form backward
-    ``b(*arrays, *cotangents, config, xp) -> one gradient (or None) per array``."""
+    """A forward ``f(*arrays, config, xp) -> (outputs, residuals)`` and its closed-form
+    backward ``b(residuals, cotangents, config, xp) -> one gradient (or None) per array``.
+
+    A cotangent may be ``None`` (that output is unused: zero).
+    """
 
     name: str
-    forward: Callable[..., Arrays]
+    forward: Callable[..., tuple[Arrays, Arrays]]
     backward: Callable[..., Arrays]
 
 
@@ -74,11 +85,23 @@ def run(kernel: Kernel, *arrays: Array | None, config: Any, xp: Namespace) -> Ar
     """``kernel``'s outputs, differentiable by its closed-form backward where registered."""
     name = library(xp)
     if name == "torch" and sys.modules["torch"].compiler.is_compiling():
-        name = "torch.compile"  # see _torch_rule
+        name = "torch.compile"  # see _LOADERS
     rule = _rule(kernel, name) if get_option("closed_form") else None
     if rule is None:
-        return kernel.forward(*arrays, config=config, xp=xp)
+        return kernel.forward(*arrays, config=config, xp=xp)[0]
     return rule(*arrays, config=config, xp=xp)
+
+
+def _differentiating_the_backward(xp: Namespace) -> bool:
+    """torch runs a backward with grad mode on for ``create_graph=True``: a kept
+    activation must then be recomputed from the input, so that it carries a graph."""
+    return library(xp) == "torch" and bool(sys.modules["torch"].is_grad_enabled())
+
+
+def _wants_gradient(target: Array) -> bool:
+    """Whether a (soft) target's gradient is asked for: a torch tensor says so; JAX
+    computes it and drops it unused (dead code under ``jit``)."""
+    return bool(getattr(target, "requires_grad", True))
 
 
 # --------------------------------------------------------------------------- statistics
@@ -117,9 +140,13 @@ def _masked_sum(x: Array, m: Array | None, *, xp: Namespace) -> Array:
 
 
 def _stats_forward(x: Array, target: Array, mask: Array | None, *, config: StatsConfig,
-                   xp: Namespace) -> Arrays:
+                   xp: Namespace) -> tuple[Arrays, Arrays]:
     """``(I, P, G)`` each ``(N, C)``. ``target``: labels ``(N, S)`` or float ``(N, C, S)``;
-    ``mask``: bool ``(N, 1 or C, S)``, True where an element counts, or None."""
+    ``mask``: bool ``(N, 1 or C, S)``, True where an element counts, or None.
+
+    Keeps the activation ``p`` for the backward (one ``(N, C, S)`` buffer; recomputing
+    it was a fifth of the backward's time), and with labels ``p`` at the label.
+    """
     p = _activate(x, config.activation, xp=xp)
     m = None if mask is None else xp.astype(mask, p.dtype)
     pred_sum = _masked_sum(p * p if config.squared else p, m, xp=xp)
@@ -131,46 +158,53 @@ def _stats_forward(x: Array, target: Array, mask: Array | None, *, config: Stats
         inter = label_sums(at if weight is None else at * weight, labels, num_classes=c, xp=xp)
         target_sum = (label_counts(labels, num_classes=c, like=p, xp=xp) if weight is None
                       else label_sums(weight, labels, num_classes=c, xp=xp))
-        return inter, pred_sum, target_sum
+        return (inter, pred_sum, target_sum), (x, p, labels, weight, at)
     t = target if m is None else target * m
     inter = xp.sum(p * t, axis=2)
     target_sum = xp.sum(t * t if config.squared else t, axis=2)
-    return inter, pred_sum, target_sum
+    return (inter, pred_sum, target_sum), (x, p, target, m)
 
 
-def _stats_backward(x: Array, target: Array, mask: Array | None, d_inter: Array,
-                    d_pred: Array, d_target: Array, *, config: StatsConfig,
+def _stats_backward(residuals: Arrays, cotangents: Arrays, *, config: StatsConfig,
                     xp: Namespace) -> Arrays:
-    p = _activate(x, config.activation, xp=xp)
-    m = None if mask is None else xp.astype(mask, p.dtype)
+    x, p = residuals[:2]
+    if _differentiating_the_backward(xp):  # torch create_graph: p as a function of x
+        p = _activate(x, config.activation, xp=xp)
+    d_inter, d_pred, d_target = (xp.zeros(p.shape[:2], dtype=p.dtype, device=device(p))
+                                 if d is None else d for d in cotangents)
     d_p = d_pred[:, :, None] * (2 * p) if config.squared else d_pred[:, :, None]
+    if len(residuals) == 5:  # integer labels
+        _, _, labels, weight, at = residuals
+        if _differentiating_the_backward(xp):
+            at = take_labels(p, labels, xp=xp)
+        hit = take_labels(d_inter, labels, xp=xp)  # dI at each element's label
+        if weight is not None:
+            hit = hit * weight
+            d_p = d_p * weight[:, None, :]
+        dx = _labels_backward(p, labels, d_p, hit, at, d_pred, config=config, xp=xp)
+        return dx, None, None
+    _, _, target, m = residuals
     if m is not None:
         d_p = d_p * m
-    if _is_labels(target, xp=xp):
-        labels = _safe_labels(target, mask, xp=xp)
-        hit = take_labels(d_inter, labels, xp=xp)  # dI at each element's label
-        if m is not None:
-            hit = hit * m[:, 0, :]
-        dx = _labels_backward(p, labels, d_p, hit, d_pred, config=config, xp=xp)
-        return dx, None, None
     t = target if m is None else target * m
     u = d_inter[:, :, None] * t + d_p
     if config.activation == "softmax":
         dx = p * (u - xp.sum(p * u, axis=1, keepdims=True))
     else:
         dx = p * (1 - p) * u if config.activation == "sigmoid" else u
+    if not _wants_gradient(target):
+        return dx, None, None
     d_t = d_inter[:, :, None] * p + (d_target[:, :, None] * (2 * target) if config.squared
                                     else d_target[:, :, None])
     return dx, (d_t if m is None else d_t * m), None
 
 
-def _labels_backward(p: Array, labels: Array, d_p: Array, hit: Array, d_pred: Array, *,
-                     config: StatsConfig, xp: Namespace) -> Array:
+def _labels_backward(p: Array, labels: Array, d_p: Array, hit: Array, at: Array,
+                     d_pred: Array, *, config: StatsConfig, xp: Namespace) -> Array:
     """``dx`` for integer labels: ``u = d_p + hit`` at the label class, never materialised."""
     if config.activation != "softmax":
         u = scatter_labels(xp.zeros_like(p) + d_p, labels, hit, xp=xp)  # a fresh buffer
         return p * (1 - p) * u if config.activation == "sigmoid" else u
-    at = take_labels(p, labels, xp=xp)
     if d_p.shape[2] == p.shape[2]:  # squared or masked: a full map
         mean = xp.sum(p * d_p, axis=1)
     else:  # Σ_c p_c dP_c as a matrix-vector product
@@ -195,7 +229,7 @@ class LabelConfig:
 
 
 def _label_forward(x: Array, labels: Array, alpha: Array | None, weights: Array | None, *,
-                   config: LabelConfig, xp: Namespace) -> Arrays:
+                   config: LabelConfig, xp: Namespace) -> tuple[Arrays, Arrays]:
     """Per-pixel ``l`` ``(N, S)`` (module docstring); labels in ``[0, C)``, ``alpha`` and
     ``weights`` ``(N, C)`` (broadcast) or None."""
     log_p = log_softmax(x, axis=1, xp=xp)  # one fused pass; exact for logits of 1e4
@@ -205,17 +239,22 @@ def _label_forward(x: Array, labels: Array, alpha: Array | None, weights: Array 
         loss = safe_pow(-xp.expm1(log_q), config.gamma, xp=xp) * loss
     if alpha is not None:
         loss = take_labels(alpha, labels, xp=xp) * loss
+    residuals = (x, labels, alpha, weights)  # the backward recomputes p: no buffer kept
     if config.epsilon == 0:
-        return (loss,)
+        return (loss,), residuals
     c = x.shape[1]
     # Σ_c w_c (−log p_c), a matrix-vector product
     smooth = -(xp.sum(log_p, axis=1) if weights is None
                else xp.matmul(weights[:, None, :], log_p)[:, 0, :])
-    return ((1 - config.epsilon) * loss + (config.epsilon / c) * smooth,)
+    return ((1 - config.epsilon) * loss + (config.epsilon / c) * smooth,), residuals
 
 
-def _label_backward(x: Array, labels: Array, alpha: Array | None, weights: Array | None,
-                    grad: Array, *, config: LabelConfig, xp: Namespace) -> Arrays:
+def _label_backward(residuals: Arrays, cotangents: Arrays, *, config: LabelConfig,
+                    xp: Namespace) -> Arrays:
+    x, labels, alpha, weights = residuals
+    (grad,) = cotangents
+    if grad is None:
+        return None, None, None, None
     h = None if alpha is None else take_labels(alpha, labels, xp=xp)
     if config.gamma == 0:
         p = softmax(x, axis=1, xp=xp)
@@ -245,6 +284,36 @@ def _label_backward(x: Array, labels: Array, alpha: Array | None, weights: Array
 LABEL_TERM = Kernel("label_term", _label_forward, _label_backward)
 
 
+# --------------------------------------------------------------------------- binary term
+
+
+def _binary_forward(x: Array, y: Array, pos_weight: Array | None, *, config: None,
+                    xp: Namespace) -> tuple[Arrays, Arrays]:
+    """Elementwise BCE with logits ``(N, C, S)``; ``pos_weight`` broadcasts, or None."""
+    return (binary_cross_entropy(x, y, pos_weight, xp=xp),), (x, y, pos_weight)
+
+
+def _binary_backward(residuals: Arrays, cotangents: Arrays, *, config: None,
+                     xp: Namespace) -> Arrays:
+    x, y, pos_weight = residuals
+    (grad,) = cotangents
+    if grad is None:
+        return None, None, None
+    p = sigmoid(x, xp=xp)
+    if pos_weight is None:
+        dx = grad * (p - y)
+    else:
+        dx = grad * (p * (1 + (pos_weight - 1) * y) - pos_weight * y)
+    if not _wants_gradient(y):
+        return dx, None, None
+    d_y = grad * (binary_cross_entropy(x, xp.ones_like(y), pos_weight, xp=xp)
+                  - binary_cross_entropy(x, xp.zeros_like(y), None, xp=xp))
+    return dx, d_y, None
+
+
+BINARY_TERM = Kernel("binary_term", _binary_forward, _binary_backward)
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -272,28 +341,57 @@ def _torch_rule(kernel: Kernel) -> Rule:
         @staticmethod
         def forward(*inputs: Any) -> Arrays:
             *arrays, config, xp = inputs
-            return kernel.forward(*arrays, config=config, xp=xp)
+            outputs, residuals = kernel.forward(*arrays, config=config, xp=xp)
+            # setup_context may keep only inputs and outputs: each residual is an input
+            # (by position), None, or leaves as an extra (non-differentiable) output
+            spec, extra = [], []
+            for r in residuals:
+                where = next((i for i, a in enumerate(arrays) if a is r), None)
+                if r is None:
+                    spec.append(("none", 0))
+                elif where is not None:
+                    spec.append(("input", where))
+                else:
+                    spec.append(("output", len(extra)))
+                    extra.append(r)
+            return (*outputs, _Spec(len(outputs), tuple(spec)), *extra)
 
         @staticmethod
         def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Arrays) -> None:
             *arrays, config, xp = inputs
-            ctx.save_for_backward(*arrays)
-            ctx.config, ctx.xp = config, xp
+            spec = next(o for o in output if isinstance(o, _Spec))
+            extra = output[spec.count + 1:]
+            residuals = [None if kind == "none" else arrays[i] if kind == "input" else extra[i]
+                         for kind, i in spec.residuals]
+            ctx.save_for_backward(*residuals)
+            ctx.mark_non_differentiable(*extra)
+            ctx.set_materialize_grads(False)
+            ctx.config, ctx.xp, ctx.count = config, xp, spec.count
 
         @staticmethod
-        def backward(ctx: Any, *cotangents: Array) -> tuple[Array | None, ...]:
-            grads = kernel.backward(*ctx.saved_tensors, *cotangents, config=ctx.config,
-                                    xp=ctx.xp)
+        def backward(ctx: Any, *cotangents: Array | None) -> tuple[Array | None, ...]:
+            grads = kernel.backward(tuple(ctx.saved_tensors), cotangents[:ctx.count],
+                                    config=ctx.config, xp=ctx.xp)
             needed = ctx.needs_input_grad
             return (*(g if need else None for g, need in zip(grads, needed, strict=False)),
                     None, None)
 
     def rule(*arrays: Array | None, config: Any, xp: Namespace) -> Arrays:
-        if (not torch.is_grad_enabled()
-                or not any(a is not None and a.requires_grad for a in arrays)):
-            return kernel.forward(*arrays, config=config, xp=xp)
-        return Function.apply(*arrays, config, xp)  # type: ignore[no-any-return]
+        if not (torch.is_grad_enabled()
+                and any(a is not None and a.requires_grad for a in arrays)):
+            return kernel.forward(*arrays, config=config, xp=xp)[0]
+        output = Function.apply(*arrays, config, xp)
+        count = next(o for o in output if isinstance(o, _Spec)).count
+        return tuple(output[:count])
     return rule
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """Where each residual of a torch forward went (see ``_torch_rule``)."""
+
+    count: int  # number of real outputs
+    residuals: tuple[tuple[str, int], ...]
 
 
 def _jax_rule(kernel: Kernel) -> Rule:
@@ -301,14 +399,13 @@ def _jax_rule(kernel: Kernel) -> Rule:
     jnp = jax.numpy
 
     def primal(arrays: Arrays, config: Any) -> Arrays:
-        return kernel.forward(*arrays, config=config, xp=jnp)
+        return kernel.forward(*arrays, config=config, xp=jnp)[0]
 
     def fwd(arrays: Arrays, config: Any) -> tuple[Arrays, Arrays]:
-        return primal(arrays, config), arrays
+        return kernel.forward(*arrays, config=config, xp=jnp)
 
-    def bwd(config: Any, arrays: Arrays, cotangents: Arrays) -> tuple[Arrays]:
-        grads = kernel.backward(*arrays, *cotangents, config=config, xp=jnp)
-        return (tuple(grads),)
+    def bwd(config: Any, residuals: Arrays, cotangents: Arrays) -> tuple[Arrays]:
+        return (tuple(kernel.backward(residuals, cotangents, config=config, xp=jnp)),)
 
     differentiable = jax.custom_vjp(primal, nondiff_argnums=(1,))
     differentiable.defvjp(fwd, bwd)

@@ -131,6 +131,10 @@ def check_unit_interval(name: str, x: Array, checks: ValueChecks, *, what: str,
     if not checks.active:
         return
     xp = checks.xp
+    if ignore_index is None and checks.eager:  # the common case: one pass, no temporaries
+        low, high = extrema(x, xp=xp)
+        if bool((low >= 0) & (high <= 1)):  # NaN fails both comparisons
+            return
     outside = ~((x >= 0) & (x <= 1))  # NaN is outside too
     if ignore_index is not None:
         outside = outside & (x != ignore_index)

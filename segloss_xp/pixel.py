@@ -34,7 +34,7 @@ from . import _checks
 from ._capabilities import declare
 from ._checks import ClassWeights, Mode, Reduction, SigmoidMode, Weights
 from ._inputs import Prepared, prepare
-from ._kernels import LABEL_TERM, LabelConfig, run
+from ._kernels import BINARY_TERM, LABEL_TERM, LabelConfig, run
 from ._math import safe_pow
 from ._namespace import Array, Namespace, device, get_namespace, library
 from ._reduce import reduce_elements
@@ -210,7 +210,10 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
         if eps > 0:
             y = y * (1 - eps) + eps / 2
         pw = _class_vector("pos_weight", pos_weight, prepared, scalar=True)
-        loss = _bce(y, prepared.log_probs(), prepared.log_one_minus_probs(), pw)
+        if prepared.from_logits:
+            (loss,) = run(BINARY_TERM, prepared.scores, y, pw, config=None, xp=xp)
+        else:
+            loss = _bce(y, prepared.log_probs(), prepared.log_one_minus_probs(), pw)
         if weights is not None:
             loss = weights * loss
     if pix is not None:
