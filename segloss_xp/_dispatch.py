@@ -24,8 +24,8 @@ from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
 __all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "label_counts",
-           "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native", "scatter_labels",
-           "sigmoid", "softmax", "sort_descending", "stop_gradient", "take_labels"]
+           "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native",
+           "scatter_labels", "sigmoid", "softmax", "sort_descending", "stop_gradient", "take_labels"]
 
 Kernel = Callable[..., Array]
 

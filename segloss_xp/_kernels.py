@@ -344,7 +344,8 @@ def _torch_rule(kernel: Kernel) -> Rule:
             outputs, residuals = kernel.forward(*arrays, config=config, xp=xp)
             # setup_context may keep only inputs and outputs: each residual is an input
             # (by position), None, or leaves as an extra (non-differentiable) output
-            spec, extra = [], []
+            spec: list[tuple[str, int]] = []
+            extra: list[Array] = []
             for r in residuals:
                 where = next((i for i, a in enumerate(arrays) if a is r), None)
                 if r is None:
