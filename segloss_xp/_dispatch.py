@@ -25,7 +25,8 @@ from ._namespace import device as _device
 
 __all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "label_counts",
            "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native",
-           "scatter_labels", "sigmoid", "softmax", "sort_descending", "stop_gradient", "take_labels"]
+           "scatter_labels", "sigmoid", "softmax", "sort_descending", "stop_gradient",
+           "take_labels"]
 
 Kernel = Callable[..., Array]
 
