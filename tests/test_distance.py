@@ -5,8 +5,8 @@ Kervadec's ``one_hot2dist`` on it, SciPy per instance for the U-Net map), never 
 the code under test. The generic transform runs on torch and ``array_api_strict``
 (per-line windows, grouped on torch, the widest on strict without data-dependent
 shapes) and on JAX (a ``lax.while_loop`` over offsets, eager and ``jax-jit``); NumPy
-delegates to SciPy, dask to SciPy per block. The morphology helpers (``segloss_xp._morphology``) are checked
-against ``scipy.ndimage``.
+delegates to SciPy, dask to SciPy per block. The morphology helpers
+(``segloss_xp._morphology``) are checked against ``scipy.ndimage``.
 """
 
 from __future__ import annotations
@@ -104,6 +104,33 @@ def test_edt_larger_volume_with_long_distances(backend: Backend) -> None:
     got = sx.distance_transform_edt(x, spacing=(1.0, 1.7), axes=(1, 2))
     dtype = _float(backend)
     assert_matches(got, want, backend, dtype=dtype, rtol=_rtol(dtype), ref=x)
+
+
+def _random_cases(count: int, seed: int) -> list[tuple[np.ndarray, tuple[float, ...]]]:
+    """Random 1-D to 3-D masks (noise or blobs, from almost empty to almost full)."""
+    from scipy.ndimage import uniform_filter
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(count):
+        shape = tuple(int(s) for s in rng.integers(1, 10, size=rng.integers(1, 4)))
+        density = float(rng.choice([0.02, 0.3, 0.7, 0.98]))
+        field = rng.random(shape) if rng.random() < 0.5 else uniform_filter(rng.random(shape), 3)
+        spacing = tuple(float(v) for v in rng.choice([0.3, 1.0, 2.5, 7.0], size=len(shape)))
+        cases.append((field < density, spacing))
+    return cases
+
+
+@pytest.mark.skip_backend(["jax"], reason="the kernel of jax-jit; eager JAX compiles its loop "
+                         "once per new shape (16 shapes: seconds)")
+def test_edt_random_masks(backend: Backend) -> None:
+    # windows, groups and the all-foreground fallback on shapes of every kind
+    dtype = _float(backend)
+    for mask, spacing in _random_cases(16, seed=11):
+        x = backend.asarray(mask)
+        assert_matches(sx.distance_transform_edt(x, spacing=spacing),
+                       oracle.edt(mask, spacing=spacing), backend, dtype=dtype,
+                       rtol=_rtol(dtype), atol=1e-12, ref=x)
 
 
 def test_edt_zero_size_and_input_unchanged(backend: Backend) -> None:
