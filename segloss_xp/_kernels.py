@@ -239,7 +239,8 @@ def _label_forward(x: Array, labels: Array, alpha: Array | None, weights: Array 
         loss = safe_pow(-xp.expm1(log_q), config.gamma, xp=xp) * loss
     if alpha is not None:
         loss = take_labels(alpha, labels, xp=xp) * loss
-    residuals = (x, labels, alpha, weights)  # the backward recomputes p: no buffer kept
+    # the backward recomputes p (one fused softmax): no full-size buffer is kept
+    residuals = (x, labels, alpha, weights, log_q)
     if config.epsilon == 0:
         return (loss,), residuals
     c = x.shape[1]
@@ -251,17 +252,15 @@ def _label_forward(x: Array, labels: Array, alpha: Array | None, weights: Array 
 
 def _label_backward(residuals: Arrays, cotangents: Arrays, *, config: LabelConfig,
                     xp: Namespace) -> Arrays:
-    x, labels, alpha, weights = residuals
+    x, labels, alpha, weights, log_q = residuals
     (grad,) = cotangents
     if grad is None:
         return None, None, None, None
     h = None if alpha is None else take_labels(alpha, labels, xp=xp)
-    if config.gamma == 0:
-        p = softmax(x, axis=1, xp=xp)
-    else:
-        log_p = log_softmax(x, axis=1, xp=xp)
-        p = xp.exp(log_p)
-        log_q = take_labels(log_p, labels, xp=xp)
+    p = softmax(x, axis=1, xp=xp)
+    if config.gamma != 0:
+        if _differentiating_the_backward(xp):
+            log_q = take_labels(log_softmax(x, axis=1, xp=xp), labels, xp=xp)
         rest = -xp.expm1(log_q)  # 1 − q, accurate near q = 1
         # q·log q / (1 − q) → −1 as q → 1
         ratio = safe_divide(xp.exp(log_q) * log_q, rest, fill=-1.0, xp=xp)
