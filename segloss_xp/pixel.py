@@ -108,6 +108,16 @@ def _bce(y: Array, log_p: Array, log_q: Array, pos_weight: Array | None) -> Arra
     return -(positive + (1 - y) * log_q)
 
 
+def _binary_ce(prepared: Prepared, y: Array, pos_weight: Array | None) -> Array:
+    """Elementwise BCE ``(N, C, S)``: the closed-form kernel from logits, else from
+    the clamped logs of the given probabilities."""
+    if prepared.from_logits:
+        (loss,) = run(BINARY_TERM, prepared.scores, y, pos_weight, config=None,
+                      xp=prepared.xp)
+        return loss
+    return _bce(y, prepared.log_probs(), prepared.log_one_minus_probs(), pos_weight)
+
+
 def _soft_ce(q: Array, log_p: Array, weights: Array | None, *, xp: Namespace) -> Array:
     """``−Σ_c w_c q_c log p_c`` over the class axis 1 -> ``(N, S)``."""
     term = q * log_p
@@ -209,11 +219,8 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
         assert y is not None
         if eps > 0:
             y = y * (1 - eps) + eps / 2
-        pw = _class_vector("pos_weight", pos_weight, prepared, scalar=True)
-        if prepared.from_logits:
-            (loss,) = run(BINARY_TERM, prepared.scores, y, pw, config=None, xp=xp)
-        else:
-            loss = _bce(y, prepared.log_probs(), prepared.log_one_minus_probs(), pw)
+        loss = _binary_ce(prepared, y, _class_vector("pos_weight", pos_weight, prepared,
+                                                     scalar=True))
         if weights is not None:
             loss = weights * loss
     if pix is not None:
@@ -271,8 +278,8 @@ def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weight
             index = _label_index(prepared)
             return _finish(_label_term(prepared, index, alpha=alphas, weights=None,
                                        gamma=gamma, epsilon=0.0), prepared)
-    log_p = prepared.log_probs()
     if prepared.mode == "multiclass":
+        log_p = prepared.log_probs()
         if prepared.labels is not None:
             index = _label_index(prepared)
             log_pt = _pick(log_p, index, prepared)
@@ -290,10 +297,11 @@ def focal_term(prepared: Prepared, *, gamma: float, alpha: Weights, class_weight
         return _finish(loss, prepared)
     y = prepared.target
     assert y is not None
-    log_q = prepared.log_one_minus_probs()
-    loss = _bce(y, log_p, log_q, _class_vector("pos_weight", pos_weight, prepared, scalar=True))
+    loss = _binary_ce(prepared, y, _class_vector("pos_weight", pos_weight, prepared,
+                                                 scalar=True))
     if gamma != 0:
-        loss = xp.exp(gamma * _log_mix(y, log_q, log_p, xp=xp)) * loss
+        log_q = prepared.log_one_minus_probs()
+        loss = xp.exp(gamma * _log_mix(y, log_q, prepared.log_probs(), xp=xp)) * loss
     if alphas is not None:
         loss = (alphas * y + (1 - alphas) * (1 - y)) * loss
     if weights is not None:
