@@ -262,7 +262,7 @@ def _distance_field(mask: Array, *, spacing: tuple[float, ...], axes: tuple[int,
     return xp.where(interface, field, xp.zeros_like(field))
 
 
-@declare("boundary", dask="the distance transform runs per image on concrete data")
+@declare("boundary")
 def hausdorff_dt_loss(
     y_pred: Array, y_true: Array, *, mode: Mode = "multiclass", from_logits: bool = True,
     class_axis: int = 1, include_background: bool = False, alpha: float = 2.0,
