@@ -3,7 +3,7 @@
 For every loss of the conformance table (each keyword variant), on every mode and
 target kind it accepts (torch: the finite-difference selection of cases, one-hot and
 soft targets, labels with ``ignore_index``, 3-D, channels-last, probabilities; JAX:
-the first case of each mode, with and without ``ignore_index``), the
+the first case of each mode), the
 gradient with the kernels (``options(closed_form=True)``, the default) equals the
 gradient of plain autograd through the same forward (``closed_form=False``) in
 float64, on torch and on JAX (jitted). A second derivative through the torch kernel
@@ -40,12 +40,17 @@ def _gradients(backend: Backend, spec: Any, case: Any, closed_form: bool) -> np.
 def test_closed_form_gradient_equals_plain_autograd(spec: Any, backend_name: str) -> None:
     if spec.resolve() is None:
         pytest.skip(f"{spec.function} is not implemented")
+    if backend_name == "jax" and spec.name == "cldice_loss":
+        pytest.skip("pure clDice (alpha=1) reaches no kernel, and its soft skeleton takes "
+                    "~30 s to compile twice; the Dice mix is checked in its own variant")
     backend, reason = load_backend(backend_name)
     if backend is None:
         pytest.skip(reason)
     require_capability(spec.public_name, "autograd", backend_name)
-    # JAX: one case per mode (an XLA compile each); torch: the whole selection
-    cases = gradient_cases(spec) if backend_name == "torch" else first_cases(spec)
+    # torch: the whole selection; JAX (two XLA compiles a case): the first case of each
+    # mode, the same generic backward behind its custom_vjp registration
+    cases = gradient_cases(spec) if backend_name == "torch" else list(
+        {case.mode: case for case in reversed(first_cases(spec))}.values())
     assert cases, f"{spec.name}: no gradient case"
     for case in cases:
         fused = _gradients(backend, spec, case, closed_form=True)
