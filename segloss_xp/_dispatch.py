@@ -56,6 +56,8 @@ def _torch_kernels() -> dict[str, Kernel]:
             functional.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight,
                                                         reduction="none")),
         "sort_descending": _torch_sort_descending,
+        # p·a − p·b into one fresh buffer (p·(a − b) would broadcast a − b into a second)
+        "product_difference": lambda p, a, b: (p * a).addcmul_(p, b, value=-1),
         "scatter_labels": lambda base, labels, values: base.scatter_add_(
             1, _long(labels)[:, None, :], values[:, None, :]),
         "stop_gradient": lambda x: x.detach(),
@@ -245,6 +247,12 @@ def extrema(x: Array, *, xp: Namespace) -> tuple[Array, Array]:
         low, high = kernel(x)
         return low, high
     return xp.min(x), xp.max(x)
+
+
+def product_difference(p: Array, a: Array, b: Array, *, xp: Namespace) -> Array:
+    """``p·(a − b)`` for ``a``, ``b`` broadcasting to ``p``'s shape (one full-size buffer)."""
+    kernel = native("product_difference", xp=xp)
+    return kernel(p, a, b) if kernel else p * (a - b)
 
 
 def sort_descending(keys: Array, payload: Array, *, xp: Namespace) -> tuple[Array, Array]:

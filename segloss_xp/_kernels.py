@@ -54,6 +54,7 @@ from ._dispatch import (
     label_counts,
     label_sums,
     log_softmax,
+    product_difference,
     scatter_labels,
     sigmoid,
     softmax,
@@ -210,7 +211,7 @@ def _labels_backward(p: Array, labels: Array, d_p: Array, hit: Array, at: Array,
     else:  # Σ_c p_c dP_c as a matrix-vector product
         mean = xp.matmul(d_pred[:, None, :], p)[:, 0, :]
     mean = mean + hit * at
-    dx = p * (d_p - mean[:, None, :])
+    dx = product_difference(p, d_p, mean[:, None, :], xp=xp)
     return scatter_labels(dx, labels, hit * at, xp=xp)
 
 
