@@ -11,7 +11,12 @@ the same the pytest suite uses; listed at the top of the report): a cell is
 check is listed under "Failures" and counted in the exit status. ``skip`` with the
 reason when a backend is missing or cannot run that loss.
 
-``--only TEXT`` limits the report to the losses whose name contains TEXT,
+A last matrix, function × backend (and ``jax jit``), covers the public functions that
+are not losses (distances and metrics, ``conformance/functions.py``): the worst error
+relative to the float64 oracle over each function's cases, ``n/s`` with the declared
+reason where the function's capabilities rule the backend out.
+
+``--only TEXT`` limits the report to the losses and functions whose name contains TEXT,
 ``--backends numpy,torch`` to those backends (the gradient and tracing checks need
 torch and/or jax among them); ``--out`` writes elsewhere than ``conformance/REPORT.md``.
 """
@@ -29,8 +34,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from conformance import suite
+from conformance import functions, suite
 from conformance.cases import CASES, LOSSES, Case, LossSpec, first_cases, gradient_cases
+from segloss_xp._capabilities import CAPABILITIES
 from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 
 REPORT = Path(__file__).with_name("REPORT.md")
@@ -175,6 +181,72 @@ def _trace_row(spec: LossSpec, failures: Failures, have_torch: bool,
             compile_cell()]
 
 
+JIT_COLUMN = "jax jit"
+
+
+def _function_cell(name: str, backend: Backend | None, failures: Failures, *,
+                   jit: bool = False) -> tuple[str, str | None]:
+    """A distance/metric cell: worst relative error over the function's cases, or
+    ``FAIL``; ``n/s`` with the declared reason (second item) or ``skip``."""
+    if backend is None:
+        return "skip", None
+    feature = "jit" if jit else "dask" if backend.name == "dask" else None
+    caps = CAPABILITIES[name]
+    if feature is not None and not caps.supports(feature):
+        return "n/s", getattr(caps, feature)
+    worst, count, failed = 0.0, 0, False
+    column = JIT_COLUMN if jit else backend.name
+    with activated(backend):
+        for case in functions.FUNCTION_CASES:
+            if case.function != name:
+                continue
+            err = failures.run(f"{name} / {case.id} / {column}",
+                               lambda c=case: functions.value_error(c, backend, jit=jit))
+            if err is None:
+                failed = True  # the other cases still run: every failure is listed
+            else:
+                worst, count = max(worst, err), count + 1
+    return ("FAIL" if failed else f"{_fmt(worst)} ({count})"), None
+
+
+def _function_lines(names: list[str], loaded: dict[str, tuple[Backend | None, str]],
+                    failures: Failures, start: float) -> list[str]:
+    """The section "Distances and metrics": function × backend, plus ``jax jit``."""
+    cases = [c for c in functions.FUNCTION_CASES if c.function in names]
+    lines = [
+        "## Distances and metrics: max relative error vs the float64 oracle",
+        "",
+        f"{len(cases)} cases of the public functions that are not losses "
+        "(`conformance/functions.py`: 2-D and 3-D, anisotropic spacing, empty masks, single "
+        "voxels, objects touching the border, all-background images; float64, float32, bool "
+        "and integer inputs). Each cell: the largest abs(Δ) / (1 + abs(oracle)) over the "
+        "function's cases (cases checked), judged against the bound of its result dtype "
+        "(Tolerances); NaN and inf entries must match the oracle's. Also checked: result "
+        "namespace, dtype and device. `jax jit`: the jax backend under `jax.jit` (arrays "
+        "traced, options static). `n/s`: declared unsupported (reasons below); `skip`: "
+        "backend not installed.",
+        "",
+        "| function | " + " | ".join(BACKEND_NAMES) + f" | {JIT_COLUMN} |",
+        "|---|" + "---|" * (len(BACKEND_NAMES) + 1),
+    ]
+    reasons: dict[str, list[str]] = {}
+    for name in names:
+        cells = []
+        for column in (*BACKEND_NAMES, JIT_COLUMN):
+            jit = column == JIT_COLUMN
+            cell, reason = _function_cell(name, loaded["jax" if jit else column][0], failures,
+                                          jit=jit)
+            cells.append(cell)
+            if reason is not None:
+                reasons.setdefault(reason, []).append(f"`{name}` on {column}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        print(f"functions: {name} done ({time.time() - start:.0f}s)", file=sys.stderr)
+    if reasons:
+        lines += ["", "Not supported (declared in `segloss_xp._capabilities`):", ""]
+        lines += [f"- {', '.join(where)}: {reason}" for reason, where in reasons.items()]
+    return lines
+
+
 def _tolerance_lines() -> list[str]:
     """The bounds every cell is judged against (from conformance/suite.py)."""
     lines = ["## Tolerances", "",
@@ -192,6 +264,10 @@ def _tolerance_lines() -> list[str]:
         f"derivative), every mode | ≥ {suite.MIN_GRADIENT_SCALE:.0e} |",
         "| gradients on saturated inputs (logits ±1e4, probabilities exactly 0 and 1) "
         "| finite (torch and jax) |",
+        *(f"| distances and metrics, {dtype} results, vs the float64 oracle "
+          f"(`conformance/functions.py`) | abs(Δ) ≤ {bound:.0e}·(1 + abs(oracle)) |"
+          for dtype, bound in functions.BOUNDS.items()),
+        "| distances and metrics, integer results (confusion counts) | equal |",
         "",
         f"Finite differences: central, step {suite.FD_STEP:.0e}, along "
         f"{suite.NUM_DIRECTIONS} random unit directions; `scale` is the largest "
@@ -276,6 +352,9 @@ def build_report(only: str | None = None,
         row = _trace_row(spec, failures, have_torch, have_jax)
         lines.append(f"| {spec.name} | " + " | ".join(row) + " |")
         print(f"tracing: {spec.name} done ({time.time() - start:.0f}s)", file=sys.stderr)
+    names = [n for n in functions.FUNCTIONS if only is None or only in n]
+    if names:
+        lines += ["", *_function_lines(names, loaded, failures, start)]
     lines += ["", "## Failures", ""]
     lines += [f"- {f}" for f in failures.items] or ["None."]
     lines += ["", f"Wall time {time.time() - start:.0f} s.", ""]
@@ -284,7 +363,7 @@ def build_report(only: str | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="losses whose name contains this text")
+    parser.add_argument("--only", help="losses and functions whose name contains this text")
     parser.add_argument("--backends", help="comma-separated backends to run "
                         f"(default: all of {', '.join(BACKEND_NAMES)})")
     parser.add_argument("--out", type=Path, default=REPORT, help="markdown output path")
