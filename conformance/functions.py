@@ -29,6 +29,7 @@ __all__ = [
     "BOUNDS",
     "FUNCTIONS",
     "FUNCTION_CASES",
+    "SURFACE",
     "FunctionCase",
     "assert_table",
     "balls",

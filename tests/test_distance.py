@@ -18,6 +18,7 @@ import pytest
 
 import segloss_xp as sx
 from conformance import oracle_distance as oracle
+from conformance.functions import balls, cells, class_labels, single
 from segloss_xp import _morphology
 from segloss_xp.testing import Backend, assert_matches
 
@@ -34,37 +35,20 @@ def _rtol(dtype: str) -> float:
     return RTOL32 if dtype == "float32" else RTOL64
 
 
-def _balls(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """Two random balls, one touching the border."""
-    rng = np.random.default_rng(seed)
-    grid = np.indices(shape).astype(float)
-    mask = np.zeros(shape, bool)
-    for center in (rng.uniform(0, np.array(shape)), np.zeros(len(shape))):
-        radius = rng.uniform(1.5, max(shape) / 3)
-        mask |= ((grid - center.reshape((-1,) + (1,) * len(shape))) ** 2).sum(0) < radius ** 2
-    return mask
-
-
-def _single(shape: tuple[int, ...], value: bool) -> np.ndarray:
-    mask = np.full(shape, not value)
-    mask[tuple(s // 2 for s in shape)] = value
-    return mask
-
-
 # (mask, spacing, axes): 1-D, 2-D, 3-D, anisotropic, empty, full, single voxel, border
 EDT_CASES: dict[str, tuple[np.ndarray, Any, Any]] = {
     "1d": (np.array([1, 1, 0, 1, 1, 1, 0, 0, 1], bool), None, None),
-    "2d_aniso": (_balls((9, 11), 0), (1.0, 2.5), None),
-    "3d_aniso": (_balls((6, 7, 8), 1), (1.0, 1.0, 2.5), None),
-    "3d_scalar_spacing": (_balls((5, 6, 4), 2), 0.5, None),
-    "single_foreground_voxel": (_single((5, 6, 7), True), (2.0, 1.0, 0.5), None),
-    "single_background_voxel": (_single((6, 5), False), (1.0, 3.0), None),
+    "2d_aniso": (balls((9, 11), 0), (1.0, 2.5), None),
+    "3d_aniso": (balls((6, 7, 8), 1), (1.0, 1.0, 2.5), None),
+    "3d_scalar_spacing": (balls((5, 6, 4), 2), 0.5, None),
+    "single_foreground_voxel": (single((5, 6, 7), True), (2.0, 1.0, 0.5), None),
+    "single_background_voxel": (single((6, 5), False), (1.0, 3.0), None),
     "all_background": (np.zeros((4, 5), bool), None, None),
     "all_foreground": (np.ones((4, 5, 3), bool), (1.5, 1.0, 2.0), None),
     "border_object": (np.pad(np.zeros((3, 3), bool), 2, constant_values=True), None, None),
-    "batched": (np.stack([_balls((7, 6), 3), np.ones((7, 6), bool), np.zeros((7, 6), bool)]),
+    "batched": (np.stack([balls((7, 6), 3), np.ones((7, 6), bool), np.zeros((7, 6), bool)]),
                 (2.0, 1.0), (1, 2)),
-    "batch_axis_last": (np.moveaxis(np.stack([_balls((5, 6), 4), _balls((5, 6), 5)]), 0, -1),
+    "batch_axis_last": (np.moveaxis(np.stack([balls((5, 6), 4), balls((5, 6), 5)]), 0, -1),
                         (1.0, 2.0), (0, 1)),
 }
 
@@ -96,7 +80,7 @@ def test_edt_larger_volume_with_long_distances(backend: Backend) -> None:
     # wide windows and lines of very different reach (grouped or not by backend)
     mask = np.ones((3, 20, 24), bool)
     mask[0, 2, 3] = mask[1, 19, 0] = False
-    mask[2] = ~_balls((20, 24), 6)
+    mask[2] = ~balls((20, 24), 6)
     from scipy.ndimage import distance_transform_edt
 
     want = np.stack([distance_transform_edt(m, sampling=(1.0, 1.7)) for m in mask])
@@ -136,7 +120,7 @@ def test_edt_random_masks(backend: Backend) -> None:
 def test_edt_zero_size_and_input_unchanged(backend: Backend) -> None:
     x = backend.asarray(np.zeros((0, 4), bool))
     assert tuple(sx.distance_transform_edt(x).shape) == (0, 4)
-    mask = _balls((5, 6), 7)
+    mask = balls((5, 6), 7)
     y = backend.asarray(mask)
     sx.distance_transform_edt(y, spacing=(1.0, 2.0))
     np.testing.assert_array_equal(backend.to_numpy(y), mask)
@@ -145,22 +129,13 @@ def test_edt_zero_size_and_input_unchanged(backend: Backend) -> None:
 # ----------------------------------------------------------------------------- signed maps
 
 
-def _labels() -> np.ndarray:
-    """Two images of three classes; class 2 is absent from the second image."""
-    labels = np.zeros((2, 6, 7), np.int64)
-    labels[0, 1:4, 2:6] = 1
-    labels[0, 4:, :2] = 2
-    labels[1, :, 3:] = 1
-    return labels
-
-
 def _one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
     return np.moveaxis(np.eye(classes, dtype=bool)[labels], -1, 1)
 
 
 @pytest.mark.parametrize("spacing", [None, (1.0, 2.0)])
 def test_signed_distance_map_multiclass_labels(spacing: Any, backend: Backend) -> None:
-    labels = _labels()
+    labels = class_labels()
     y = backend.asarray(labels)
     got = sx.signed_distance_map(y, num_classes=3, spacing=spacing)
     want = oracle.signed_distance_map(_one_hot(labels, 3), spacing=spacing)
@@ -174,7 +149,7 @@ def test_signed_distance_map_multiclass_labels(spacing: Any, backend: Backend) -
 @pytest.mark.parametrize(("mode", "layout"), [("multiclass", "one_hot"), ("binary", "channel"),
                                               ("binary", "no_channel"), ("multilabel", "masks")])
 def test_signed_distance_map_masks(mode: str, layout: str, backend: Backend) -> None:
-    masks = _one_hot(_labels(), 3)
+    masks = _one_hot(class_labels(), 3)
     data = {"one_hot": masks.astype(np.float32), "channel": masks[:, 1:2],
             "no_channel": masks[:, 1].astype(np.int64), "masks": masks}[layout]
     y = backend.asarray(data)
@@ -198,22 +173,11 @@ def test_signed_distance_map_full_class_follows_the_reference(backend: Backend) 
 # ----------------------------------------------------------------------------- U-Net weights
 
 
-def _cells() -> np.ndarray:
-    """Touching cells: 1 and 2 share a border, 3 is one pixel from 2, 4 stands apart."""
-    labels = np.zeros((2, 12, 14), np.int64)
-    labels[0, 1:5, 1:6] = 1
-    labels[0, 1:5, 6:10] = 2
-    labels[0, 6:10, 6:10] = 3
-    labels[0, 8:11, 1:3] = 4
-    labels[1, 3:7, 3:8] = 2  # one instance: no border term
-    return labels
-
-
 @pytest.mark.parametrize("options", [{}, {"w0": 5.0, "sigma": 2.0, "class_weights": (0.5, 2.0)},
                                      {"spacing": (1.0, 0.5), "sigma": 3.0}])
 def test_unet_weight_map_matches_scipy_per_instance(options: dict[str, Any],
                                                     backend: Backend) -> None:
-    labels = _cells()
+    labels = cells()
     y = backend.asarray(labels)
     got = sx.unet_weight_map(y, num_instances=4, **options)
     want = oracle.unet_weight_map(labels, **options)
@@ -223,7 +187,7 @@ def test_unet_weight_map_matches_scipy_per_instance(options: dict[str, Any],
 
 @pytest.mark.skip_backend(["jax-jit", "dask"], reason="the instance count is read from the data")
 def test_unet_weight_map_reads_the_instance_count(backend: Backend) -> None:
-    labels = _cells()
+    labels = cells()
     y = backend.asarray(labels)
     dtype = _float(backend)
     assert_matches(sx.unet_weight_map(y), oracle.unet_weight_map(labels), backend,
@@ -231,7 +195,7 @@ def test_unet_weight_map_reads_the_instance_count(backend: Backend) -> None:
 
 
 def test_unet_weight_map_feeds_cross_entropy(backend: Backend) -> None:
-    labels = _cells()
+    labels = cells()
     weights = sx.unet_weight_map(backend.asarray(labels), num_instances=4)
     logits = np.random.default_rng(3).normal(size=(2, 2, 12, 14))
     if _float(backend) == "float32":
@@ -252,7 +216,7 @@ def test_unet_weight_map_without_count_on_traced_input_names_the_keyword(
     import jax
 
     with pytest.raises(TypeError, match="`num_instances`"):
-        jax.jit(sx.unet_weight_map)(backend.asarray(_cells()))
+        jax.jit(sx.unet_weight_map)(backend.asarray(cells()))
 
 
 # ----------------------------------------------------------------------------- morphology
@@ -314,7 +278,7 @@ def test_shift_fills_the_border(backend: Backend) -> None:
 
 def test_torch_compile_has_no_graph_break() -> None:
     torch = pytest.importorskip("torch", reason="torch is not installed")
-    mask = torch.asarray(_balls((6, 7), 8)[None])
+    mask = torch.asarray(balls((6, 7), 8)[None])
     calls = {
         "distance_transform_edt": lambda m: sx.distance_transform_edt(m, spacing=(1.0, 2.0),
                                                                       axes=(1, 2)),
@@ -331,7 +295,7 @@ def test_torch_compile_has_no_graph_break() -> None:
 
 def test_jax_vmap_maps_images() -> None:
     jax = pytest.importorskip("jax", reason="jax is not installed")
-    masks = np.stack([_balls((6, 7), 9), np.ones((6, 7), bool), _single((6, 7), True)])
+    masks = np.stack([balls((6, 7), 9), np.ones((6, 7), bool), single((6, 7), True)])
     got = jax.jit(jax.vmap(lambda m: sx.distance_transform_edt(m, spacing=(2.0, 1.0))))(
         jax.numpy.asarray(masks))
     np.testing.assert_allclose(np.asarray(got), oracle.edt(masks, spacing=(2.0, 1.0), axes=(1, 2)),

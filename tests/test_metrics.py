@@ -19,70 +19,14 @@ import pytest
 
 import segloss_xp as sx
 from conformance import oracle_metrics as oracle
+from conformance.functions import SURFACE, assert_table, make_case
 from conformance.helpers import one_hot, require_capability, run_with_x64_off
 from segloss_xp import metrics
-from segloss_xp.testing import Backend, assert_matches, load_backend
+from segloss_xp.testing import Backend, load_backend
 
 # ----------------------------------------------------------------------------- data
 
-
-def _blobs(rng: np.random.Generator, shape: tuple[int, ...], share: float) -> np.ndarray:
-    """Smooth random blobs covering about ``share`` of each image (bool)."""
-    from scipy import ndimage
-
-    field = ndimage.gaussian_filter(rng.random(shape), sigma=1.2, axes=range(1, len(shape)))
-    cut = np.quantile(field.reshape(shape[0], -1), 1 - share, axis=1)
-    return field > cut.reshape((-1,) + (1,) * (len(shape) - 1))
-
-
-def _binary_edge_cases() -> tuple[np.ndarray, np.ndarray]:
-    """Bool ``(7, 1, 9, 10)`` images: single voxels, border objects, empty and full masks."""
-    pred = np.zeros((7, 1, 9, 10), dtype=bool)
-    true = np.zeros_like(pred)
-    pred[0, 0, 4, 5] = True  # single voxels, a knight's move apart
-    true[0, 0, 6, 6] = True
-    pred[1, 0, :4, :3] = True  # objects touching the border
-    true[1, 0, :3, 2:6] = True
-    true[2, 0, 2:5, 3:7] = True  # empty prediction
-    pred[3, 0, 0:2, 0:9] = True  # empty target
-    # image 4: both empty
-    pred[5] = True  # a full image: its surface is the image border
-    true[5, 0, 1:8, 1:9] = True
-    pred[6, 0, 2:7, 2:8] = True  # an identical pair
-    true[6, 0, 2:7, 2:8] = True
-    return pred, true
-
-
-def make_case(case: str) -> dict[str, Any]:
-    """``x``, ``y``, keywords (spacing for the surface metrics) of one case."""
-    rng = np.random.default_rng(11)
-    if case == "multiclass_2d":  # float64 logits; image 0 lacks class 2, image 2 is background
-        labels = np.argmax(rng.normal(size=(3, 3, 10, 12)) + 2 * _blobs(
-            rng, (3, 3, 10, 12), 0.3), axis=1)
-        labels[0][labels[0] == 2] = 1
-        labels[2] = 0
-        logits = 3.0 * one_hot(labels, 3) + rng.normal(size=(3, 3, 10, 12))
-        logits[2, 0] += 100.0  # all-background prediction on the all-background image
-        return {"x": logits, "y": labels, "kw": {}, "spacing": None}
-    if case == "labels_3d":  # integer label maps, anisotropic spacing
-        pred = np.where(_blobs(rng, (2, 7, 6, 8), 0.3), 1, 0)
-        pred[_blobs(rng, (2, 7, 6, 8), 0.2)] = 2
-        true = np.where(_blobs(rng, (2, 7, 6, 8), 0.35), 2, 0)
-        true[1][true[1] == 2] = 1  # image 1: class 2 only predicted
-        return {"x": pred, "y": true, "kw": {"num_classes": 3},
-                "spacing": (2.5, 0.7, 1.0)}
-    if case == "binary_edges":
-        pred, true = _binary_edge_cases()
-        return {"x": pred, "y": true, "kw": {"mode": "binary"}, "spacing": (1.0, 1.5)}
-    if case == "multilabel":  # float32 probabilities, float targets, no background
-        probs = rng.random((2, 3, 8, 9)).astype(np.float32)
-        true = _blobs(rng, (2, 3, 8, 9), 0.3).astype(np.float32)
-        true[1, 2] = 0.0
-        return {"x": probs, "y": true, "spacing": 0.5,
-                "kw": {"mode": "multilabel", "threshold": 0.6, "include_background": False}}
-    raise ValueError(case)
-
-
+# the inputs (make_case) come from conformance/functions.py, the report's case table
 CASES = ["multiclass_2d", "labels_3d", "binary_edges", "multilabel"]
 # (public name, own keywords); the surface metrics also get the case's spacing
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
@@ -97,7 +41,6 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("normalized_surface_dice", {"tolerance": 1.0}),
     ("normalized_surface_dice", {"tolerance": [0.0, 2.0, 1.2]}),
 ]
-SURFACE = ("hausdorff_distance", "average_surface_distance", "normalized_surface_dice")
 # the surface metrics on JAX: every variant on the first case, the defaults on the second
 # (eager JAX dispatches the generic transform op by op: jax-jit runs the variants)
 JAX_CASES = {"jax": ("", "binary_edges"), "jax-jit": ("multilabel", "labels_3d")}
@@ -116,20 +59,6 @@ def _kwargs(name: str, own: dict[str, Any], data: dict[str, Any]) -> dict[str, A
             kw.get("mode") == "binary":
         kw["tolerance"] = kw["tolerance"][1:2]  # one class in binary mode
     return kw
-
-
-def assert_table(actual: Any, expected: Any, backend: Backend, *, dtype: str, ref: Any,
-                 rtol: float) -> None:
-    """``assert_matches`` that also expects NaN and ``inf`` where the oracle has them."""
-    got = backend.to_numpy(actual).astype(np.float64)
-    want = np.asarray(expected, dtype=np.float64)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg="NaN pattern")
-    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want), err_msg="inf pattern")
-    xp = backend.xp
-    finite = xp.where(xp.isfinite(actual), actual, xp.zeros_like(actual))
-    assert_matches(finite, np.where(np.isfinite(want), want, 0.0), backend, dtype=dtype,
-                   rtol=rtol, atol=rtol, ref=ref)
 
 
 def _rtol(dtype: str) -> float:
