@@ -17,13 +17,6 @@ from segloss_xp.testing import activated, load_backend
 
 # loss utilities, checked with the losses: statistics, validation and wrappers
 UTILITIES = {"check_inputs", "soft_confusion", "region_loss_from_stats", "deep_supervision"}
-# float64 signed distances computed from a float32 transform on torch (its default float
-# for the bool masks it transforms): float64 dtype, float32 accuracy
-KNOWN = {("signed_distance_map", "binary-3d-voxel-border-empty", "torch"):
-         "signed_distance_map: float64 masks get float32 distances on torch (the transform "
-         "of bool masks runs in torch's default float32, then is cast to float64)"}
-
-
 def test_every_non_loss_function_has_cases() -> None:
     expected = set(public_functions()) - set(losses()) - UTILITIES
     covered = {c.function for c in FUNCTION_CASES}
@@ -37,10 +30,7 @@ def _params() -> list[object]:
     out = []
     for name in ("numpy", "torch"):
         for case in FUNCTION_CASES:
-            reason = KNOWN.get((case.function, case.id, name))
-            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-            out.append(pytest.param(case, name, marks=marks,
-                                    id=f"{case.function}-{case.id}-{name}"))
+            out.append(pytest.param(case, name, id=f"{case.function}-{case.id}-{name}"))
     return out
 
 

@@ -180,10 +180,15 @@ _KERNELS: dict[str, dict[str, Kernel]] = {}
 def native(operation: str, *, xp: Namespace) -> Kernel | None:
     """The fused kernel of ``xp``'s library for ``operation``, or ``None``."""
     name = library(xp)
-    if name not in _KERNELS:
+    table = _KERNELS.get(name)
+    if table is None:
         loader = _LOADERS.get(name)
-        _KERNELS[name] = {} if loader is None else loader()
-    return _KERNELS[name].get(operation)
+        table = {} if loader is None else loader()
+        if not (name == "torch" and sys.modules["torch"].compiler.is_compiling()):
+            # storing while torch.compile traces is a graph break ("dict mutation"); a
+            # first call under compile builds the table again each trace instead
+            _KERNELS[name] = table
+    return table.get(operation)
 
 
 def softmax(x: Array, *, axis: int, xp: Namespace) -> Array:

@@ -479,7 +479,9 @@ def signed_distance_map(y_true: Array, *, mode: Mode = "multiclass",
     xp = get_namespace(y_true, names=("y_true",))
     masks, axes = _class_masks(y_true, mode=mode, num_classes=num_classes, xp=xp)
     dtype = _result_dtype(y_true, xp)
-    both = distance_transform_edt(xp.stack([~masks, masks]), spacing=spacing,
+    # in the result dtype: a bool mask's transform is in the default float (float32 on
+    # torch), which would cap a float64 map at float32 accuracy
+    both = distance_transform_edt(xp.astype(xp.stack([~masks, masks]), dtype), spacing=spacing,
                                   axes=tuple(a + 1 for a in axes))
     outside, inside = both[0, ...], both[1, ...]
     phi = outside - xp.where(masks, inside - 1.0, xp.zeros_like(inside))
