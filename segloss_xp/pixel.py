@@ -7,11 +7,12 @@ logits of magnitude 1e4); with ``from_logits=False`` they are ``log`` of the
 given probabilities clamped at ``−100``, as ``torch.nn.functional.binary_cross_entropy``
 does, so a probability of exactly 0 or 1 gives a finite loss and gradient.
 
-With integer labels the label's log-probability is picked with
-``take_along_axis`` (int64 indices on torch, ignored labels clamped to class 0
-first): no C-fold one-hot is built. Dask has no ``take_along_axis``; there (and
-in any namespace without it) the pick is the exact sum ``Σ_c [y == c] · v_c``
-(a single non-zero term), which is C-fold work but the same numbers.
+With integer labels the label's log-probability is picked with a gather
+(``_dispatch.take_labels``; ignored labels clamped to class 0 first): no C-fold
+one-hot is built. Dask has no ``take_along_axis``; there the pick is the exact sum
+``Σ_c [y == c] · v_c`` (a single non-zero term), C-fold work but the same numbers.
+From logits, the multiclass term with integer labels and the sigmoid BCE are the
+closed-form gradient kernels of ``_kernels`` (``LABEL_TERM``, ``BINARY_TERM``).
 
 ``reduction="mean"`` divides by the number of counted (non-ignored) elements:
 pixels in multiclass mode, elements ``(n, c, pixel)`` in binary/multilabel mode;
@@ -33,10 +34,11 @@ import math
 from . import _checks
 from ._capabilities import declare
 from ._checks import ClassWeights, Mode, Reduction, SigmoidMode, Weights
+from ._dispatch import take_labels
 from ._inputs import Prepared, prepare
 from ._kernels import BINARY_TERM, LABEL_TERM, LabelConfig, run
 from ._math import safe_pow
-from ._namespace import Array, Namespace, device, get_namespace, library
+from ._namespace import Array, Namespace, device, get_namespace
 from ._reduce import reduce_elements
 
 __all__ = ["balanced_cross_entropy", "conservative_loss", "cross_entropy", "focal_loss"]
@@ -45,27 +47,21 @@ __all__ = ["balanced_cross_entropy", "conservative_loss", "cross_entropy", "foca
 
 
 def _label_index(prepared: Prepared) -> Array:
-    """Integer labels ``(N, 1, S)`` usable as indices: ignored labels set to class 0."""
+    """Integer labels ``(N, S)`` usable as indices: ignored labels set to class 0."""
     xp, labels = prepared.xp, prepared.labels
     assert labels is not None
     if prepared.mask is not None:
         labels = xp.where(prepared.mask[:, 0, :], labels, xp.zeros_like(labels))
-    if library(xp) == "torch" and labels.dtype != xp.int64:
-        labels = xp.astype(labels, xp.int64)  # torch.take_along_dim needs int64
-    return labels[:, None, :]
+    return labels
 
 
 def _pick(values: Array, index: Array, prepared: Prepared) -> Array:
     """``values[n, y[n, s], s]`` -> ``(N, S)``; ``values`` is ``(N, C, S)`` or ``(1, C, 1)``."""
     xp = prepared.xp
-    shape = (index.shape[0], values.shape[1], index.shape[2])
+    shape = (index.shape[0], values.shape[1], index.shape[1])
     if values.shape != shape:
         values = xp.broadcast_to(values, shape)
-    if getattr(xp, "take_along_axis", None) is None:
-        # dask has no take_along_axis; one non-zero term per pixel: the sum is exact
-        hit = prepared.indicator(index[:, 0, :])
-        return xp.sum(xp.where(hit, values, xp.zeros_like(values)), axis=1)
-    return xp.take_along_axis(values, index, axis=1)[:, 0, :]
+    return take_labels(values, index, xp=xp)
 
 
 def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
@@ -80,7 +76,7 @@ def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
 
     def rows(vector: Array | None) -> Array | None:
         return None if vector is None else xp.broadcast_to(xp.reshape(vector, (1, c)), (n, c))
-    (loss,) = run(LABEL_TERM, prepared.scores, index[:, 0, :], rows(alpha), rows(weights),
+    (loss,) = run(LABEL_TERM, prepared.scores, index, rows(alpha), rows(weights),
                   config=LabelConfig(gamma=gamma, epsilon=epsilon), xp=xp)
     return loss
 
