@@ -34,7 +34,7 @@ import math
 from . import _checks
 from ._capabilities import declare
 from ._checks import ClassWeights, Mode, Reduction, SigmoidMode, Weights
-from ._dispatch import take_labels
+from ._dispatch import native, take_labels
 from ._inputs import Prepared, prepare
 from ._kernels import BINARY_TERM, LABEL_TERM, LabelConfig, run
 from ._math import safe_pow
@@ -66,13 +66,18 @@ def _pick(values: Array, index: Array, prepared: Prepared) -> Array:
 
 def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
                 weights: Array | None, gamma: float, epsilon: float) -> Array:
-    """The softmax label term ``(N, S)`` from logits (``_kernels.LABEL_TERM``).
+    """The softmax label term ``(N, S)`` from logits (``_kernels.LABEL_TERM``; cross
+    entropy on torch: ``F.cross_entropy``, whose fused backward is faster there).
 
     ``alpha`` and ``weights``: ``(1, C, 1)`` class vectors or None; ``index`` from
     :func:`_label_index`.
     """
     xp = prepared.xp
     n, c = prepared.scores.shape[:2]
+    fused = native("cross_entropy_labels", xp=xp) if gamma == 0 and alpha is weights else None
+    if fused is not None:  # torch: F.cross_entropy and its own fused backward
+        return fused(prepared.scores, index, None if weights is None
+                     else xp.reshape(weights, (c,)), epsilon)
 
     def rows(vector: Array | None) -> Array | None:
         return None if vector is None else xp.broadcast_to(xp.reshape(vector, (1, c)), (n, c))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -138,3 +140,61 @@ def test_native_kernel_equals_generic(op: str, backend: Backend) -> None:
     got = backend.to_numpy(getattr(_dispatch, op)(x, **axis, xp=xp))
     want = backend.to_numpy(getattr(_math, f"generic_{op}")(x, **axis, xp=xp))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+
+
+def _operations(xp: Any, backend: Backend) -> dict[str, Callable[[], Any]]:
+    """One call of every delegated operation of ``_dispatch`` on small inputs."""
+    rng = np.random.default_rng(3)
+    x = backend.asarray(rng.normal(scale=3.0, size=(2, 3, 5)))
+    labels = backend.asarray(rng.integers(0, 3, (2, 5)))
+    values = backend.asarray(rng.normal(size=(2, 5)))
+    y = backend.asarray(rng.random((2, 3, 5)))
+    table = backend.asarray(rng.normal(size=(2, 3)))
+    return {
+        "logsumexp": lambda: _dispatch.logsumexp(x, axis=1, xp=xp),
+        "take_labels": lambda: _dispatch.take_labels(x, labels, xp=xp),
+        "take_labels_2d": lambda: _dispatch.take_labels(table, labels, xp=xp),
+        "label_sums": lambda: _dispatch.label_sums(values, labels, num_classes=3, xp=xp),
+        "label_counts": lambda: _dispatch.label_counts(labels, num_classes=3, like=x, xp=xp),
+        "scatter_labels": lambda: _dispatch.scatter_labels(x * 1.0, labels, values, xp=xp),
+        "extrema": lambda: xp.stack(_dispatch.extrema(x, xp=xp)),
+        "sort_descending": lambda: xp.stack(_dispatch.sort_descending(x, y, xp=xp)),
+        "product_difference": lambda: _dispatch.product_difference(
+            x, table[:, :, None], values[:, None, :], xp=xp),
+        "binary_cross_entropy": lambda: _dispatch.binary_cross_entropy(
+            x, y, backend.asarray(np.array([[[0.5], [1.0], [2.0]]])), xp=xp),
+    }
+
+
+@pytest.mark.parametrize("op", ["logsumexp", "take_labels", "take_labels_2d", "label_sums",
+                                "label_counts", "scatter_labels", "extrema", "sort_descending",
+                                "product_difference", "binary_cross_entropy"])
+def test_delegated_operation_equals_its_generic_version(
+        op: str, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ``_dispatch`` operation's native kernel (torch, JAX) equals the standard-only
+    version that every other namespace runs (``native`` patched to find nothing)."""
+    if op == "sort_descending" and backend.name == "dask":
+        pytest.skip("dask has no take_along_axis (the Lovász losses refuse dask)")
+    xp = backend.xp
+    got = backend.to_numpy(_operations(xp, backend)[op]())
+    monkeypatch.setattr(_dispatch, "native", lambda operation, *, xp: None)
+    want = backend.to_numpy(_operations(xp, backend)[op]())
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_torch_cross_entropy_delegation_equals_the_label_kernel() -> None:
+    """torch's ``F.cross_entropy`` row (weights, smoothing, per pixel) equals the kernel."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import array_api_compat.torch as xp
+
+    from segloss_xp._kernels import LABEL_TERM, LabelConfig, run
+    rng = np.random.default_rng(4)
+    x = torch.asarray(rng.normal(size=(2, 3, 7)))
+    labels = torch.asarray(rng.integers(0, 3, (2, 7)))
+    weights = torch.asarray([0.2, 1.0, 3.0], dtype=torch.float64)
+    fused = _dispatch.native("cross_entropy_labels", xp=xp)
+    assert fused is not None
+    rows = weights[None, :].expand(2, 3)
+    (want,) = run(LABEL_TERM, x, labels, rows, rows, config=LabelConfig(epsilon=0.1), xp=xp)
+    np.testing.assert_allclose(fused(x, labels, weights, 0.1).numpy(), want.numpy(),
+                               rtol=1e-12, atol=1e-14)
