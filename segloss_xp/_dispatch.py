@@ -26,8 +26,8 @@ from ._namespace import device as _device
 
 __all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "label_counts",
            "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native",
-           "scatter_labels", "sigmoid", "softmax", "sort_descending", "stop_gradient",
-           "take_labels"]
+           "product_difference", "same_chunks", "scatter_labels", "sigmoid", "softmax",
+           "sort_descending", "stop_gradient", "take_labels"]
 
 Kernel = Callable[..., Array]
 _UNROLLED_CLASSES = 32  # JAX: class axes up to this size are reduced elementwise
@@ -389,6 +389,15 @@ def _dask_assert(flag: Array, message: str) -> Array:
 
 
 _LAZY_ASSERTS: dict[str, Callable[[Array, str], Array]] = {"dask": _dask_assert}
+
+
+def same_chunks(result: Array, like: Array, *, xp: Namespace) -> Array:
+    """``result`` laid out in ``like``'s chunks (dask; elsewhere ``result`` itself).
+
+    A padded shift (a slice concatenated with a border) splits dask chunks; iterated
+    (clDice's soft skeleton) the pieces multiply into tens of thousands of tasks.
+    """
+    return result.rechunk(like.chunks) if library(xp) == "dask" else result
 
 
 def lazy_assert(flag: Array, message: str, *, xp: Namespace) -> Array:

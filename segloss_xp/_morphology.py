@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._dispatch import same_chunks
 from ._namespace import Array, Namespace, device
 
 __all__ = [
@@ -68,8 +69,10 @@ def shift(x: Array, offset: int, *, axis: int, fill: float | bool, xp: Namespace
     if steps == n:
         return border
     if offset > 0:
-        return xp.concat([border, _take(x, 0, n - steps, axis=axis)], axis=axis)
-    return xp.concat([_take(x, steps, n, axis=axis), border], axis=axis)
+        moved = xp.concat([border, _take(x, 0, n - steps, axis=axis)], axis=axis)
+    else:
+        moved = xp.concat([_take(x, steps, n, axis=axis), border], axis=axis)
+    return same_chunks(moved, x, xp=xp)
 
 
 def _as_bool(mask: Array, *, xp: Namespace) -> Array:
