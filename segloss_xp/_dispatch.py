@@ -25,7 +25,7 @@ from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
 __all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "label_counts",
-           "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "logsumexp", "native",
+           "label_hits", "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "native",
            "product_difference", "same_chunks", "scatter_labels", "sigmoid", "softmax",
            "sort_descending", "stop_gradient", "take_labels"]
 
@@ -39,7 +39,6 @@ def _torch_kernels() -> dict[str, Kernel]:
     return {
         "softmax": lambda x, *, axis: functional.softmax(x, dim=axis),
         "log_softmax": lambda x, *, axis: functional.log_softmax(x, dim=axis),
-        "logsumexp": lambda x, *, axis: torch.logsumexp(x, dim=axis),
         "sigmoid": torch.sigmoid,
         "log_sigmoid": functional.logsigmoid,
         # array_api_compat's cumulative_sum looks the namespace up again through a
@@ -97,8 +96,8 @@ def _jax_kernels() -> dict[str, Kernel]:
                                   is_stable=True)
         return -negated, moved
 
-    def shifted(x: Array, axis: int) -> tuple[Array, Array, Array]:
-        """``(x − m, m, Σ exp(x − m))`` over a small class axis that is not the last one.
+    def shifted(x: Array, axis: int) -> tuple[Array, Array]:
+        """``(x − m, Σ exp(x − m))`` over a small class axis that is not the last one.
 
         XLA's CPU reductions over a non-minor axis are slow (a max over C = 14 classes
         of a (2, 14, 64·128·128) array cost as much as an exp of all of it); the max
@@ -112,7 +111,7 @@ def _jax_kernels() -> dict[str, Kernel]:
         m = over_classes(jnp.maximum, x)
         m = lax.stop_gradient(jnp.where(jnp.isfinite(m), m, 0.0))
         z = x - m
-        return z, m, over_classes(jnp.add, jnp.exp(z))
+        return z, over_classes(jnp.add, jnp.exp(z))
 
     def small_axis(x: Array, axis: int) -> bool:
         return bool(axis % x.ndim != x.ndim - 1 and x.shape[axis] <= _UNROLLED_CLASSES)
@@ -120,21 +119,14 @@ def _jax_kernels() -> dict[str, Kernel]:
     def softmax(x: Array, *, axis: int) -> Array:
         if not small_axis(x, axis):
             return nn.softmax(x, axis=axis)
-        z, _, total = shifted(x, axis)
+        z, total = shifted(x, axis)
         return sys.modules["jax"].numpy.exp(z) / total
 
     def log_softmax(x: Array, *, axis: int) -> Array:
         if not small_axis(x, axis):
             return nn.log_softmax(x, axis=axis)
-        z, _, total = shifted(x, axis)
+        z, total = shifted(x, axis)
         return z - sys.modules["jax"].numpy.log(total)
-
-    def logsumexp(x: Array, *, axis: int) -> Array:
-        if not small_axis(x, axis):
-            return nn.logsumexp(x, axis=axis)
-        _, m, total = shifted(x, axis)
-        jnp = sys.modules["jax"].numpy
-        return jnp.squeeze(m + jnp.log(total), axis=axis)
 
     def label_sums(values: Array, labels: Array, *, num_classes: int) -> Array:
         # a segment sum over (image, class) ids: XLA's compare-select-reduce over
@@ -149,7 +141,6 @@ def _jax_kernels() -> dict[str, Kernel]:
         "sort_descending": sort_descending,
         "softmax": softmax,
         "log_softmax": log_softmax,
-        "logsumexp": logsumexp,
         "label_sums": label_sums,
         "label_counts": lambda labels, *, num_classes, like: label_sums(
             sys.modules["jax"].numpy.ones(labels.shape, like.dtype), labels,
@@ -260,12 +251,6 @@ def log_softmax(x: Array, *, axis: int, xp: Namespace) -> Array:
     return kernel(x, axis=axis) if kernel else _math.generic_log_softmax(x, axis=axis, xp=xp)
 
 
-def logsumexp(x: Array, *, axis: int, xp: Namespace) -> Array:
-    """``log Σ exp(x)`` along ``axis`` (removed)."""
-    kernel = native("logsumexp", xp=xp)
-    return kernel(x, axis=axis) if kernel else _math.generic_logsumexp(x, axis=axis, xp=xp)
-
-
 def sigmoid(x: Array, *, xp: Namespace) -> Array:
     """Logistic sigmoid, elementwise."""
     kernel = native("sigmoid", xp=xp)
@@ -341,7 +326,7 @@ def take_labels(x: Array, labels: Array, *, xp: Namespace) -> Array:
         x = xp.broadcast_to(x[:, :, None], (*x.shape, labels.shape[1]))
     if hasattr(xp, "take_along_axis"):  # 2024.12; not in dask's namespace
         return xp.take_along_axis(x, labels[:, None, :], axis=1)[:, 0, :]
-    return xp.sum(xp.where(_hits(labels, x.shape[1], xp=xp), x, 0.0), axis=1)
+    return xp.sum(xp.where(label_hits(labels, x.shape[1], xp=xp), x, 0.0), axis=1)
 
 
 def label_sums(values: Array, labels: Array, *, num_classes: int, xp: Namespace) -> Array:
@@ -349,7 +334,7 @@ def label_sums(values: Array, labels: Array, *, num_classes: int, xp: Namespace)
     kernel = native("label_sums", xp=xp)
     if kernel:
         return kernel(values, labels, num_classes=num_classes)
-    hits = _hits(labels, num_classes, xp=xp)
+    hits = label_hits(labels, num_classes, xp=xp)
     return xp.sum(xp.where(hits, values[:, None, :], 0.0), axis=2)
 
 
@@ -358,7 +343,7 @@ def label_counts(labels: Array, *, num_classes: int, like: Array, xp: Namespace)
     kernel = native("label_counts", xp=xp)
     if kernel:
         return kernel(labels, num_classes=num_classes, like=like)
-    counts = xp.count_nonzero(_hits(labels, num_classes, xp=xp), axis=2)
+    counts = xp.count_nonzero(label_hits(labels, num_classes, xp=xp), axis=2)
     return xp.astype(counts, like.dtype)
 
 
@@ -370,11 +355,11 @@ def scatter_labels(base: Array, labels: Array, values: Array, *, xp: Namespace) 
     kernel = native("scatter_labels", xp=xp)
     if kernel:
         return kernel(base, labels, values)
-    hits = _hits(labels, base.shape[1], xp=xp)
+    hits = label_hits(labels, base.shape[1], xp=xp)
     return base + xp.where(hits, values[:, None, :], 0.0)
 
 
-def _hits(labels: Array, num_classes: int, *, xp: Namespace) -> Array:
+def label_hits(labels: Array, num_classes: int, *, xp: Namespace) -> Array:
     """Bool ``(N, C, S)``: ``labels (N, S) == c``."""
     ids = xp.arange(num_classes, dtype=labels.dtype, device=_device(labels))
     return labels[:, None, :] == xp.reshape(ids, (1, num_classes, 1))

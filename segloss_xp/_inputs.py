@@ -19,7 +19,7 @@ from typing import Any
 
 from . import _checks, _values
 from ._capabilities import declare, require
-from ._dispatch import log_sigmoid, log_softmax, sigmoid, softmax
+from ._dispatch import label_hits, log_sigmoid, log_softmax, sigmoid, softmax
 from ._math import clamped_log, clamped_log1m
 from ._namespace import (
     Array,
@@ -91,9 +91,7 @@ class Prepared:
 
     def indicator(self, labels: Array) -> Array:
         """Bool ``(N, C, S)``: ``labels (N, S) == c`` and not ignored (no float one-hot)."""
-        xp, c = self.xp, self.num_classes
-        ids = xp.reshape(xp.arange(c, dtype=labels.dtype, device=device(labels)), (1, c, 1))
-        eq = labels[:, None, :] == ids
+        eq = label_hits(labels, self.num_classes, xp=self.xp)
         return eq if self.mask is None else eq & self.mask
 
     def label_indicator(self) -> Array:

@@ -42,12 +42,6 @@ def generic_log_softmax(x: Array, *, axis: int, xp: Namespace) -> Array:
     return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
 
 
-def generic_logsumexp(x: Array, *, axis: int, xp: Namespace) -> Array:
-    """``log Σ exp(x)`` along ``axis`` (axis removed), max-shifted."""
-    m = _guarded_max(x, axis=axis, xp=xp)
-    return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(x - m), axis=axis))
-
-
 def generic_softmax(x: Array, *, axis: int, xp: Namespace) -> Array:
     """``exp(x) / Σ exp(x)`` along ``axis``, max-shifted."""
     e = xp.exp(x - _guarded_max(x, axis=axis, xp=xp))
