@@ -145,8 +145,8 @@ def _stats_forward(x: Array, target: Array, mask: Array | None, *, config: Stats
     """``(I, P, G)`` each ``(N, C)``. ``target``: labels ``(N, S)`` or float ``(N, C, S)``;
     ``mask``: bool ``(N, 1 or C, S)``, True where an element counts, or None.
 
-    Keeps the activation ``p`` for the backward (one ``(N, C, S)`` buffer; recomputing
-    it was a fifth of the backward's time), and with labels ``p`` at the label.
+    Keeps the activation ``p`` for the backward (one ``(N, C, S)`` buffer instead of a
+    second softmax pass), and with labels ``p`` at the label.
     """
     p = _activate(x, config.activation, xp=xp)
     m = None if mask is None else xp.astype(mask, p.dtype)
