@@ -135,12 +135,17 @@ def prepare(
     modes: Sequence[str] = _checks.MODES,
     reductions: Sequence[str] = _checks.REDUCTIONS,
     alternative: str = "",
+    target_values: str = "probabilities",
+    target_name: str = "y_true",
 ) -> Prepared:
     """Check the shared keywords, validate ``(y_pred, y_true)``, bring them to canonical form.
 
     ``caller`` names the public function in messages (and its declared capabilities
     decide whether ``y_pred``'s library is supported); ``modes`` and ``reductions`` are
     those it is defined for, ``alternative`` what to use instead for another mode.
+    ``target_values="real"``: a dense ``y_true`` holds real values (signed distance
+    maps), checked finite instead of in [0, 1] and summing to 1; ``target_name`` names
+    it in that message.
     Raises ``TypeError`` for mixed namespaces and wrong dtypes and ``ValueError`` for
     shapes, options and (on concrete arrays) out-of-range values.
     """
@@ -177,11 +182,15 @@ def prepare(
             mask = in_range if mask is None else mask & in_range
         target = None
     else:
-        if axis == -1 and y_true.ndim >= 4:
-            _values.check_not_one_hot(y_true, checks)
         labels = None
-        target, mask = _dense_target(xp.reshape(true, (n, c, s)), mode=mode, dtype=dtype,
-                                     ignore_index=ignore_index, checks=checks, axis=axis)
+        if target_values == "real":
+            target, mask = xp.astype(xp.reshape(true, (n, c, s)), dtype, copy=False), None
+            _values.check_finite(target_name, target, checks)
+        else:
+            if axis == -1 and y_true.ndim >= 4:
+                _values.check_not_one_hot(y_true, checks)
+            target, mask = _dense_target(xp.reshape(true, (n, c, s)), mode=mode, dtype=dtype,
+                                         ignore_index=ignore_index, checks=checks, axis=axis)
     return Prepared(xp=xp, mode=mode, from_logits=from_logits, reduction=reduction,
                     scores=scores, labels=labels, target=target, mask=mask,
                     spatial_shape=tuple(spatial), class_axis=axis, checks=checks)

@@ -125,6 +125,15 @@ def check_labels(labels: Array, num_classes: int, ignore_index: int | None,
                    f"(ignore_index={ignore_index})", offending)
 
 
+def check_finite(name: str, x: Array, checks: ValueChecks) -> None:
+    """Finite values of ``x`` (one pass: min and max propagate NaN)."""
+    if not checks.active:
+        return
+    low, high = extrema(x, xp=checks.xp)
+    checks.require(~(checks.xp.isfinite(low) & checks.xp.isfinite(high)),
+                   f"`{name}` contains non-finite values (nan or inf)")
+
+
 def check_unit_interval(name: str, x: Array, checks: ValueChecks, *, what: str,
                         ignore_index: int | None = None) -> None:
     """Values of ``x`` (float) in [0, 1], apart from ``ignore_index``."""

@@ -38,9 +38,7 @@ from ._inputs import Prepared, prepare
 from ._math import safe_divide
 from ._morphology import morphological_gradient, soft_dilate, soft_erode
 from ._namespace import Array, Namespace, get_namespace
-from ._options import options
 from ._reduce import reduce_table, select_classes
-from ._values import ValueChecks, check_prediction
 from .distance import distance_transform_edt
 from .region import region_term
 
@@ -82,9 +80,8 @@ def _prepare_maps(y_pred: Array, dist_maps: Array, *, mode: str, from_logits: bo
     """``prepare`` with ``dist_maps`` (any real values) in the place of a target.
 
     The shared gate brings ``dist_maps`` to ``(N, C, S)`` exactly as it would a dense
-    target of ``y_pred``'s shape; its target value checks ([0, 1], sums to 1) do not
-    apply to distances, so they are off there and this call's own checks (finite
-    ``y_pred``, probabilities, finite maps) run instead.
+    target of ``y_pred``'s shape; with ``target_values="real"`` it checks the maps
+    finite instead of as probabilities.
     """
     if dist_maps is None:
         raise TypeError("`dist_maps` must be an array, got None")
@@ -96,18 +93,9 @@ def _prepare_maps(y_pred: Array, dist_maps: Array, *, mode: str, from_logits: bo
     if not xp.isdtype(dist_maps.dtype, "real floating"):
         raise TypeError(f"`dist_maps` must be a real floating array (signed distances), got "
                         f"dtype {dist_maps.dtype} (mode={mode!r})")
-    with options(validate=False):
-        prepared = prepare(y_pred, dist_maps, mode=mode, from_logits=from_logits,
-                           class_axis=class_axis, ignore_index=None, reduction=reduction,
-                           caller="boundary_loss")
-    checks = ValueChecks(y_pred, dist_maps, xp=xp)
-    check_prediction(y_pred, checks, from_logits=from_logits, class_sums=None)
-    if checks.active:  # max and min propagate NaN: two reductions, no bool temporary
-        maps = prepared.target
-        checks.require(~(xp.isfinite(xp.max(maps)) & xp.isfinite(xp.min(maps))),
-                       "`dist_maps` contains non-finite values (nan or inf)")
-    prepared.checks = checks
-    return prepared
+    return prepare(y_pred, dist_maps, mode=mode, from_logits=from_logits,
+                   class_axis=class_axis, ignore_index=None, reduction=reduction,
+                   caller="boundary_loss", target_values="real", target_name="dist_maps")
 
 
 # --------------------------------------------------------------------------- losses
