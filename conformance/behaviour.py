@@ -75,8 +75,9 @@ from numpy.typing import NDArray
 
 import segloss_xp as sx
 
-__all__ = ["DELTA", "FIGURE", "KINDS", "LOSSES", "NON_STRICT", "OBJECTS", "PIXEL", "REGION", "Series", "curves", "disc",
-           "error_counts", "main", "monotone_violations", "predictions", "render"]
+__all__ = ["DELTA", "FIGURE", "KINDS", "LOSSES", "NON_STRICT", "OBJECTS", "PIXEL", "REGION",
+           "Series", "curves", "disc", "error_counts", "main", "monotone_violations",
+           "predictions", "render"]
 
 SIZE = 64
 #: object name -> disc radius (pixels) on the SIZE × SIZE image
@@ -139,8 +140,9 @@ def _binary(loss: Callable[..., F64], **params: object) -> Callable[[Masks, Mask
     def value(pred: Masks, target: Masks) -> F64:
         y = np.broadcast_to(target, pred.shape)[:, None].astype(np.float64)
         out = np.asarray(loss(_probabilities(pred), y, mode="binary", from_logits=False,
-                              reduction="none", **params))
-        return out.reshape(len(pred), -1).mean(axis=1)
+                              reduction="none", **params), dtype=np.float64)
+        per_image: F64 = out.reshape(len(pred), -1).mean(axis=1)
+        return per_image
     return value
 
 

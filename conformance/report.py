@@ -19,13 +19,22 @@ reason where the function's capabilities rule the backend out.
 ``--only TEXT`` limits the report to the losses and functions whose name contains TEXT,
 ``--backends numpy,torch`` to those backends (the gradient and tracing checks need
 torch and/or jax among them); ``--out`` writes elsewhere than ``conformance/REPORT.md``.
+
+A picture of the two error matrices (log10 of each cell, failures and skips marked)
+goes to ``docs/figures/conformance.png`` (next to ``--out`` when that is given; the
+report links it); ``--figure-only`` redraws it from an existing report without running
+a check. While it runs, a progress bar on stderr names the loss/function and backend
+(a plain line every 10 % when stderr is not a terminal); it ends with a one-screen
+summary: pass/fail/skip per backend and the slowest steps.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
+import re
 import sys
 import time
 import warnings
@@ -36,10 +45,12 @@ from typing import Any
 
 from conformance import functions, suite
 from conformance.cases import CASES, LOSSES, Case, LossSpec, first_cases, gradient_cases
+from conformance.progress import Progress, format_seconds, text_table
 from segloss_xp._capabilities import CAPABILITIES
 from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 
 REPORT = Path(__file__).with_name("REPORT.md")
+FIGURE = Path(__file__).resolve().parents[1] / "docs" / "figures" / "conformance.png"
 
 
 def _fmt(x: float) -> str:
@@ -210,7 +221,7 @@ def _function_cell(name: str, backend: Backend | None, failures: Failures, *,
 
 
 def _function_lines(names: list[str], loaded: dict[str, tuple[Backend | None, str]],
-                    failures: Failures, start: float) -> list[str]:
+                    failures: Failures, progress: Progress) -> list[str]:
     """The section "Distances and metrics": function × backend, plus ``jax jit``."""
     cases = [c for c in functions.FUNCTION_CASES if c.function in names]
     lines = [
@@ -234,13 +245,13 @@ def _function_lines(names: list[str], loaded: dict[str, tuple[Backend | None, st
         cells = []
         for column in (*BACKEND_NAMES, JIT_COLUMN):
             jit = column == JIT_COLUMN
-            cell, reason = _function_cell(name, loaded["jax" if jit else column][0], failures,
-                                          jit=jit)
+            with progress.step(f"functions: {name} / {column}"):
+                cell, reason = _function_cell(name, loaded["jax" if jit else column][0],
+                                              failures, jit=jit)
             cells.append(cell)
             if reason is not None:
                 reasons.setdefault(reason, []).append(f"`{name}` on {column}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        print(f"functions: {name} done ({time.time() - start:.0f}s)", file=sys.stderr)
     if reasons:
         lines += ["", "Not supported (declared in `segloss_xp._capabilities`):", ""]
         lines += [f"- {', '.join(where)}: {reason}" for reason, where in reasons.items()]
@@ -288,8 +299,11 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def build_report(only: str | None = None,
-                 backends: list[str] | None = None) -> tuple[str, int]:
+def build_report(only: str | None = None, backends: list[str] | None = None, *,
+                 progress: Progress | None = None,
+                 figure_link: str | None = None) -> tuple[str, int]:
+    """The report's Markdown and its number of failures; ``progress`` counts its cells
+    (one is made on stderr if not given), ``figure_link`` adds a line linking the picture."""
     warnings.simplefilter("ignore")
     start = time.time()
     failures = Failures()
@@ -297,6 +311,9 @@ def build_report(only: str | None = None,
               else (None, f"{name}: not selected (--backends)") for name in BACKEND_NAMES}
     # load_backend's reasons start with the backend's name
     specs = [s for s in LOSSES if only is None or only in s.name]
+    names = [n for n in functions.FUNCTIONS if only is None or only in n]
+    progress = Progress(title="report") if progress is None else progress
+    progress.add(len(specs) * (len(BACKEND_NAMES) + 3) + len(names) * (len(BACKEND_NAMES) + 1))
     lines = [
         "# segloss_xp conformance report",
         "",
@@ -307,6 +324,8 @@ def build_report(only: str | None = None,
         f"{len(CASES)} cases ({', '.join(c.id for c in CASES)}); "
         "see `conformance/cases.py`.",
         "",
+        *([f"Picture of the two error matrices (log10 per cell): [{figure_link}]"
+           f"({figure_link}).", ""] if figure_link else []),
         *_tolerance_lines(),
         "## Values: max abs error vs the float64 oracle (cases checked)",
         "",
@@ -317,12 +336,14 @@ def build_report(only: str | None = None,
         "| loss | " + " | ".join(BACKEND_NAMES) + " | torch f32 | jax bf16 |",
         "|---|" + "---|" * (len(BACKEND_NAMES) + 2),
     ]
+    columns = [(name, name, "float64") for name in BACKEND_NAMES]
+    columns += [("torch f32", "torch", "float32"), ("jax bf16", "jax", "bfloat16")]
     for spec in specs:
-        cells = [_value_cell(spec, *loaded[name], "float64", failures) for name in BACKEND_NAMES]
-        cells.append(_value_cell(spec, *loaded["torch"], "float32", failures))
-        cells.append(_value_cell(spec, *loaded["jax"], "bfloat16", failures))
+        cells = []
+        for column, name, dtype in columns:
+            with progress.step(f"values: {spec.name} / {column}"):
+                cells.append(_value_cell(spec, *loaded[name], dtype, failures))
         lines.append(f"| {spec.name} | " + " | ".join(cells) + " |")
-        print(f"values: {spec.name} done ({time.time() - start:.0f}s)", file=sys.stderr)
     skipped = [reason for b, reason in loaded.values() if b is None]
     if skipped:
         lines += ["", "Skipped backends: " + "; ".join(skipped) + "."]
@@ -349,16 +370,159 @@ def build_report(only: str | None = None,
         "|---|---|---|---|---|---|---|---|",
     ]
     for spec in specs:
-        row = _trace_row(spec, failures, have_torch, have_jax)
+        with progress.step(f"gradients and tracing: {spec.name}"):
+            row = _trace_row(spec, failures, have_torch, have_jax)
         lines.append(f"| {spec.name} | " + " | ".join(row) + " |")
-        print(f"tracing: {spec.name} done ({time.time() - start:.0f}s)", file=sys.stderr)
-    names = [n for n in functions.FUNCTIONS if only is None or only in n]
     if names:
-        lines += ["", *_function_lines(names, loaded, failures, start)]
+        lines += ["", *_function_lines(names, loaded, failures, progress)]
     lines += ["", "## Failures", ""]
     lines += [f"- {f}" for f in failures.items] or ["None."]
     lines += ["", f"Wall time {time.time() - start:.0f} s.", ""]
     return "\n".join(lines), len(failures.items)
+
+
+# ------------------------------------------------------------- picture and summary
+
+#: the sections drawn (heading prefix -> panel title)
+PICTURED = {"## Values": "losses: max abs error vs the float64 oracle (f32, bf16: such inputs)",
+            "## Distances and metrics": "distances and metrics: max relative error"}
+_NOT_APPLICABLE = ("n/s", "n/d", "—")
+
+
+def markdown_tables(text: str) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Each table of a report under its section heading: (header, rows of cells)."""
+    out: dict[str, tuple[list[str], list[list[str]]]] = {}
+    heading = ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            heading = line
+        elif line.startswith("|") and heading and not re.fullmatch(r"\|(-+\|)+", line):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if heading not in out:
+                out[heading] = (cells, [])
+            else:
+                out[heading][1].append(cells)
+    return out
+
+
+def cell_status(cell: str) -> str:
+    """``pass``, ``fail``, ``n/a`` (not supported or not defined) or ``skip``."""
+    if cell.startswith("FAIL"):
+        return "fail"
+    if cell == "skip":
+        return "skip"
+    return "n/a" if cell in _NOT_APPLICABLE else "pass"
+
+
+def cell_error(cell: str) -> float | None:
+    """The measured error of a passing value cell (``2.2e-16 (26)`` -> 2.2e-16)."""
+    match = re.match(r"([0-9.]+(?:e[-+]?[0-9]+)?)(?: \(|$)", cell)
+    return float(match.group(1)) if match and cell_status(cell) == "pass" else None
+
+
+def _pictured(text: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    tables = markdown_tables(text)
+    out = []
+    for prefix, title in PICTURED.items():
+        for heading, (header, rows) in tables.items():
+            if heading.startswith(prefix) and rows:
+                out.append((title, header, rows))
+    return out
+
+
+def render_figure(text: str, path: Path = FIGURE) -> Path:
+    """Heatmaps of a report's value tables: log10 of each cell's error, row × backend;
+    ``FAIL`` red, ``skip`` grey, ``n/s`` light grey; an exact 0 drawn at 1e-17."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    panels = _pictured(text)
+    if not panels:
+        raise ValueError("no value table in the report text (nothing to draw)")
+    # laid out in inches: equal cells in every panel, each panel's labels on its left
+    cell_w, cell_h, top, bottom = 0.36, 0.17, 0.75, 1.0
+    lefts = [0.2 + 0.052 * max(len(r[0]) for r in rows) for _, _, rows in panels]
+    widths = [cell_w * (len(header) - 1) for _, header, _ in panels]
+    fig_w = sum(lefts) + sum(widths) + 0.3 * len(panels) + 0.9
+    fig_h = top + bottom + cell_h * max(len(rows) for _, _, rows in panels)
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    axes, x = [], 0.0
+    for left, width, (_, _, rows) in zip(lefts, widths, panels, strict=True):
+        x += left
+        height = cell_h * len(rows)
+        axes.append(fig.add_axes((x / fig_w, 1 - (top + height) / fig_h, width / fig_w,
+                                  height / fig_h)))
+        x += width + 0.3
+    status_colour = {"fail": "#d1495b", "skip": "#9a9a9a", "n/a": "#dedede"}
+    image = None
+    for ax, (title, header, rows) in zip(axes, panels, strict=True):
+        grid = np.full((len(rows), len(header) - 1), np.nan)
+        exact = np.zeros(grid.shape, dtype=bool)
+        for i, row in enumerate(rows):
+            for j, cell in enumerate(row[1:]):
+                err = cell_error(cell)
+                if err is not None:
+                    grid[i, j] = np.log10(max(err, 1e-17))
+                    exact[i, j] = err == 0
+        ax.set_facecolor("white")
+        image = ax.imshow(grid, cmap="viridis", vmin=-17, vmax=-1, aspect="auto",
+                          interpolation="nearest")
+        for i, row in enumerate(rows):
+            for j, cell in enumerate(row[1:]):
+                status = cell_status(cell)
+                if status in status_colour:
+                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1,
+                                               color=status_colour[status]))
+                    word = {"fail": "FAIL", "skip": "skip", "n/a": cell}[status]
+                    ax.text(j, i, word, ha="center", va="center", fontsize=5.5,
+                            color="white" if status == "fail" else "black")
+                elif not np.isnan(grid[i, j]):
+                    ax.text(j, i, "0" if exact[i, j] else f"{grid[i, j]:.0f}",
+                            ha="center", va="center",
+                            fontsize=5.5, color="white" if grid[i, j] < -9 else "black")
+        ax.set_xticks(range(len(header) - 1), header[1:], rotation=45, ha="right",
+                      fontsize=7)
+        ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=6)
+        ax.set_title(title, fontsize=8.5)
+    if image is not None:
+        bar = fig.colorbar(image, cax=fig.add_axes(((x + 0.05) / fig_w, 0.3, 0.15 / fig_w,
+                                                     0.5)))
+        bar.set_label("log10(error) (an exact 0: colour of -17)", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
+    fig.suptitle("segloss_xp conformance: each backend vs the float64 oracle (number: "
+                 "log10 of the worst error over the cases; 0: exact)\nred FAIL: beyond its "
+                 "bound; grey skip: backend not installed; light grey n/s: not supported "
+                 "(declared)", fontsize=8.5, y=1 - 0.08 / fig_h, va="top")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def summary(text: str, progress: Progress | None = None, count: int = 5) -> str:
+    """One screen: pass/fail/n/a/skip per column of the report's tables, the failures'
+    count and (with ``progress``) the slowest steps."""
+    tally: dict[str, dict[str, int]] = {}
+    for header, rows in markdown_tables(text).values():
+        if header[0] not in ("loss", "function"):
+            continue  # the tolerances
+        for row in rows:
+            for column, cell in zip(header[1:], row[1:], strict=False):
+                counts = tally.setdefault(column, dict.fromkeys(("pass", "fail", "n/a",
+                                                                 "skip"), 0))
+                counts[cell_status(cell)] += 1
+    failed = sum(c["fail"] for c in tally.values())
+    lines = [text_table(["backend / check", "pass", "fail", "n/a", "skip"],
+                        [[column, *c.values()] for column, c in tally.items()]),
+             f"{failed} failing cell(s)" + ("" if not failed else
+                                            " (listed under Failures in the report)")]
+    if progress is not None and progress.times:
+        lines.append("slowest: " + "; ".join(f"{label} {format_seconds(seconds)}"
+                                             for label, seconds in progress.slowest(count)))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,18 +531,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", help="comma-separated backends to run "
                         f"(default: all of {', '.join(BACKEND_NAMES)})")
     parser.add_argument("--out", type=Path, default=REPORT, help="markdown output path")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="picture path (default: docs/figures/conformance.png, or next "
+                             "to --out when that is given)")
+    parser.add_argument("--figure-only", action="store_true",
+                        help="redraw the picture from the existing --out report; run nothing")
     args = parser.parse_args(argv)
+    figure = args.figure or (FIGURE if args.out == REPORT else args.out.with_suffix(".png"))
+    if args.figure_only:
+        text = args.out.read_text()
+        print(f"wrote {_draw(text, figure)}", file=sys.stderr)
+        print(summary(text), file=sys.stderr)
+        return 0
     backends = None
     if args.backends:
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
         unknown = sorted(set(backends) - set(BACKEND_NAMES))
         if unknown:
             parser.error(f"unknown backend(s) {unknown}; expected names from {BACKEND_NAMES}")
-    text, failed = build_report(args.only, backends)
+    progress = Progress(title="report")
+    link = Path(os.path.relpath(figure.resolve(), args.out.resolve().parent)).as_posix()
+    text, failed = build_report(args.only, backends, progress=progress, figure_link=link)
+    progress.close()
     print(text)
     args.out.write_text(text)
-    print(f"written to {args.out}; {failed} failure(s)", file=sys.stderr)
+    drawn = _draw(text, figure)
+    print(f"\n{summary(text, progress)}", file=sys.stderr)
+    print(f"written to {args.out}" + (f" and {drawn}" if drawn else "")
+          + f"; {failed} failure(s)", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _draw(text: str, figure: Path) -> Path | None:
+    """The picture, or None (said on stderr) when matplotlib is missing."""
+    try:
+        return render_figure(text, figure)
+    except ImportError as exc:
+        print(f"no picture (matplotlib missing): {exc}", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":
