@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.parser
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -24,6 +25,7 @@ import tomllib
 import zipfile
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +35,10 @@ import segloss_xp
 if importlib.util.find_spec("build") is None or importlib.util.find_spec("setuptools") is None:
     pytest.skip("building the wheel needs build and setuptools>=77", allow_module_level=True)
 requirements = pytest.importorskip("packaging.requirements", reason="packaging is missing")
+try:
+    import fcntl
+except ImportError:  # Windows: no lock (run the module in one process there)
+    fcntl = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
@@ -62,10 +68,8 @@ def _untracked() -> set[str] | None:
     return set(out.splitlines())
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | set[str] | None]:
-    """The sdist and the wheel built from it, and the untracked files the build added."""
-    out = tmp_path_factory.mktemp("dist")
+def _build(out: Path) -> None:
+    """Build into ``out`` (the sdist, the wheel from it, the untracked files the build added)."""
     before = _untracked()
     done = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
@@ -73,9 +77,29 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | set[str] 
     )
     after = _untracked()
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    added = None if before is None or after is None else sorted(after - before)
+    (out / "added.json").write_text(json.dumps(added))
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The sdist and the wheel built from it, and the untracked files the build added.
+
+    Built once per session: pytest-xdist workers share it under a lock (two builds at once
+    would both write segloss_xp.egg-info in the checkout).
+    """
+    shared = os.environ.get("PYTEST_XDIST_WORKER") is not None
+    root = tmp_path_factory.getbasetemp().parent if shared else tmp_path_factory.getbasetemp()
+    out = root / "segloss_xp_dist"
+    with open(root / "segloss_xp_dist.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "added.json").exists():
+            out.mkdir(exist_ok=True)
+            _build(out)
     (sdist,) = out.glob("*.tar.gz")
     (wheel,) = out.glob("*.whl")
-    added = None if before is None or after is None else after - before
+    added = json.loads((out / "added.json").read_text())
     return {"sdist": sdist, "wheel": wheel, "added": added}
 
 
@@ -108,14 +132,14 @@ def _requires_by_extra(meta: Message) -> dict[str | None, set[tuple[str, str, fr
     return grouped
 
 
-def test_build_leaves_no_untracked_files(dist: dict) -> None:
+def test_build_leaves_no_untracked_files(dist: dict[str, Any]) -> None:
     if dist["added"] is None:
         pytest.skip("not a git checkout (or git is missing): nothing to compare")
     leftovers = sorted(p for p in dist["added"] if BUILD_LEFTOVERS.search(p))
     assert not leftovers, f"the build left untracked files in the checkout: {leftovers}"
 
 
-def test_wheel_metadata(dist: dict) -> None:
+def test_wheel_metadata(dist: dict[str, Any]) -> None:
     meta = _metadata(dist["wheel"])
     assert meta["Name"] == PROJECT["name"] == "segloss_xp"
     assert meta["Version"] == VERSION
@@ -137,7 +161,7 @@ def test_wheel_metadata(dist: dict) -> None:
     assert meta.get_payload().strip() == readme.strip()
 
 
-def test_wheel_requirements_and_extras(dist: dict) -> None:
+def test_wheel_requirements_and_extras(dist: dict[str, Any]) -> None:
     meta = _metadata(dist["wheel"])
     assert set(meta.get_all("Provides-Extra") or []) == set(EXTRAS)
     assert RUNTIME_EXTRAS | {"all"} | DEVELOPER_EXTRAS == set(EXTRAS)
@@ -152,7 +176,7 @@ def test_wheel_requirements_and_extras(dist: dict) -> None:
     assert set(parsed.extras) == ALL_EXTRA
 
 
-def test_wheel_holds_only_the_package(dist: dict) -> None:
+def test_wheel_holds_only_the_package(dist: dict[str, Any]) -> None:
     with zipfile.ZipFile(dist["wheel"]) as archive:
         names = archive.namelist()
     info = f"segloss_xp-{VERSION}.dist-info/"
@@ -165,7 +189,7 @@ def test_wheel_holds_only_the_package(dist: dict) -> None:
         assert archive.read(info + "top_level.txt").decode().split() == ["segloss_xp"]
 
 
-def test_sdist_holds_what_a_rebuild_needs(dist: dict) -> None:
+def test_sdist_holds_what_a_rebuild_needs(dist: dict[str, Any]) -> None:
     with tarfile.open(dist["sdist"]) as archive:
         names = {m.name.split("/", 1)[1] for m in archive.getmembers() if m.isfile()}
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "PKG-INFO"} <= names
@@ -217,7 +241,9 @@ def _quickstart(module: str) -> str:
 
 
 @pytest.mark.parametrize("extra", ["torch", "jax"])
-def test_wheel_with_extra_runs_readme_quickstart(dist: dict, extra: str, tmp_path: Path) -> None:
+def test_wheel_with_extra_runs_readme_quickstart(
+    dist: dict[str, Any], extra: str, tmp_path: Path
+) -> None:
     if importlib.util.find_spec(extra) is None:
         pytest.skip(f"{extra} is not installed here (the fresh environment borrows it)")
     python = _fresh_environment(tmp_path / "env")
@@ -244,7 +270,7 @@ def test_wheel_with_extra_runs_readme_quickstart(dist: dict, extra: str, tmp_pat
     assert Path(imported).resolve().is_relative_to((tmp_path / "env").resolve()), imported
 
 
-def test_all_extra_resolves_offline(dist: dict, tmp_path: Path) -> None:
+def test_all_extra_resolves_offline(dist: dict[str, Any], tmp_path: Path) -> None:
     missing = sorted(m for m in ALL_EXTRA if importlib.util.find_spec(m) is None)
     if missing:
         pytest.skip(f"[all] needs {missing}, not installed here")
