@@ -183,7 +183,11 @@ def test_wheel_holds_only_the_package(dist: dict[str, Any]) -> None:
     assert [n for n in names if not n.startswith(("segloss_xp/", info))] == []
     assert "segloss_xp/py.typed" in names
     package = {n for n in names if n.startswith("segloss_xp/")}
-    on_disk = {f"segloss_xp/{p.name}" for p in (ROOT / "segloss_xp").glob("*.py")}
+    on_disk = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "segloss_xp").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     assert package == on_disk | {"segloss_xp/py.typed"}
     with zipfile.ZipFile(dist["wheel"]) as archive:
         assert archive.read(info + "top_level.txt").decode().split() == ["segloss_xp"]
