@@ -183,12 +183,12 @@ def test_wheel_holds_only_the_package(dist: dict[str, Any]) -> None:
     assert [n for n in names if not n.startswith(("segloss_xp/", info))] == []
     assert "segloss_xp/py.typed" in names
     package = {n for n in names if n.startswith("segloss_xp/")}
-    on_disk = {
+    on_disk = {  # every file below segloss_xp/: a data file needs its package-data line
         p.relative_to(ROOT).as_posix()
-        for p in (ROOT / "segloss_xp").rglob("*.py")
-        if "__pycache__" not in p.parts
+        for p in (ROOT / "segloss_xp").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
     }
-    assert package == on_disk | {"segloss_xp/py.typed"}
+    assert package == on_disk
     with zipfile.ZipFile(dist["wheel"]) as archive:
         assert archive.read(info + "top_level.txt").decode().split() == ["segloss_xp"]
 
