@@ -14,12 +14,15 @@ Keyword mapping, MONAI -> segloss_xp (multiclass logits ``x`` (N, C, *sp), integ
 ``reduction="mean" | "sum"``                       the same
 one-hot float target, ``to_onehot_y=False``        the one-hot target (CE on probabilities)
 ``DiceCELoss(sigmoid=True)``, one channel          ``dice_ce_loss(x, y, mode="binary")``
+``weight=torch.tensor([w])``, one channel          ``pos_weight=w``
 =================================================  =========================================
 
-Not comparable, by design: MONAI's binary ``weight`` (it becomes the BCE ``pos_weight``
-*and* a Dice multiplier; see ``dice_ce_loss`` Notes); ``DiceCELoss(sigmoid=True)`` with
-C > 1 (MONAI then still uses the *softmax* cross entropy, so there is no multilabel
-counterpart); ``ignore_index`` (MONAI's ``DiceCELoss`` has none).
+MONAI's binary ``weight`` becomes the BCE's ``pos_weight`` only: its ``DiceLoss`` ignores
+``weight`` when there is one channel (MONAI 1.6), so ``DiceCELoss(weight=[w],
+sigmoid=True)`` is ``dice_ce_loss(x, y, mode="binary", pos_weight=w)`` (1.445239 on MONAI's
+own test case 6; ``test_mappings.py`` checks it). Not comparable, by design:
+``DiceCELoss(sigmoid=True)`` with C > 1 (MONAI then still uses the *softmax* cross
+entropy, so there is no multilabel counterpart); ``ignore_index`` (MONAI's ``DiceCELoss`` has none).
 
 ``DeepSupervisionLoss(loss, weights=w)`` resamples the target with
 ``F.interpolate(mode="nearest-exact")`` (source index ``floor((i + ½)·in/out)``), which is
