@@ -6,7 +6,10 @@ a Markdown report, a JSON file with every number and the targets of
 :mod:`benchmarks.targets` (ratio, bound, met/missed), and a PNG chart of the
 target ratios (:mod:`benchmarks.chart`). See ``benchmarks/README.md`` for the
 method and how to read the tables; ``python -m benchmarks.readme --write``
-then refreshes README's speed table.
+then refreshes README's speed table. While it runs, a progress bar on stderr names the
+row and workload being measured (on a terminal; otherwise a plain line every 10 %), and
+it ends with a one-screen summary: targets met / missed with their ratios, rows not
+measured, the slowest rows.
 
 Examples::
 
@@ -36,6 +39,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from conformance.progress import Progress, text_table
 
 from . import peers, registry, targets
 from .measure import _cpu_ticks
@@ -146,7 +151,8 @@ def merge_attempts(attempts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace) -> dict[tuple[str, str], Any]:
+def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace,
+            progress: Progress | None = None) -> dict[tuple[str, str], Any]:
     env = dict(os.environ)
     env.update(MALLOC_MODES[args.malloc])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -173,24 +179,29 @@ def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace) -> dict[tuple
             continue
         runnable.append((row, wl))
 
+    bar = Progress(title="bench") if progress is None else progress
+
     def one(row: Row, wl: str, tag: str) -> dict[str, Any]:
-        waited = 0.0
-        while args.quiet_wait > 0 and waited < args.quiet_wait:
-            if machine_load() <= args.max_load:
-                break
-            time.sleep(2.0)
-            waited += 2.5
-        res = run_one(row, wl, args, env, shape=args.shape_for.get(wl))
-        res["waited_s"] = waited
-        _progress(row, wl, res, tag)
+        with bar.step(f"{wl} {row.key}"):
+            waited = 0.0
+            while args.quiet_wait > 0 and waited < args.quiet_wait:
+                if machine_load() <= args.max_load:
+                    break
+                time.sleep(2.0)
+                waited += 2.5
+            res = run_one(row, wl, args, env, shape=args.shape_for.get(wl))
+            res["waited_s"] = waited
+            bar.write(_progress(row, wl, res, tag))
         return res
 
     n = len(runnable)
+    bar.add(n * args.passes)
     try:
         for p in range(args.passes):
             for i, (row, wl) in enumerate(runnable):
                 tag = f"[pass {p + 1}/{args.passes} {i + 1}/{n}]"
                 if p > 0 and _slow_process(attempts.get((row.key, wl), [])):
+                    bar.add(-1)
                     continue  # rows slower than 30 s per process: one pass
                 attempts.setdefault((row.key, wl), []).append(one(row, wl, tag))
         if args.rerun_load < 1:
@@ -198,6 +209,7 @@ def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace) -> dict[tuple
                      if all(a.get("status") == "ok" and _worst_load(a) > args.rerun_load
                             for a in attempts[(row.key, wl)])
                      and wl not in row.slow_on]
+            bar.add(len(noisy))
             for i, (row, wl) in enumerate(noisy):
                 attempts[(row.key, wl)].append(one(row, wl, f"[re-run {i + 1}/{len(noisy)}]"))
     except KeyboardInterrupt:  # SIGINT/SIGTERM: report what was measured so far
@@ -214,7 +226,8 @@ def _slow_process(attempts: list[dict[str, Any]]) -> bool:
     return any(a.get("wall_s", 0) > 30 for a in attempts)
 
 
-def _progress(row: Row, wl: str, res: dict[str, Any], tag: str) -> None:
+def _progress(row: Row, wl: str, res: dict[str, Any], tag: str) -> str:
+    """The log line of one measured (row, workload)."""
     if res.get("status") == "ok":
         last = res[_modes(res)[-1]]
         msg = (f"fwd {fmt_ms(res['fwd']['median_ms'])} / f+b {fmt_ms(_fb_ms(res))}"
@@ -222,8 +235,7 @@ def _progress(row: Row, wl: str, res: dict[str, Any], tag: str) -> None:
                f"{_worst_load(res):.0%}, value {fmt_value(res['value'])}")
     else:
         msg = f"{res.get('status')}: {res.get('reason')}"
-    print(f"{tag} {wl:4s} {row.key:32s} {msg} ({res.get('wall_s', 0):.1f} s)",
-          file=sys.stderr, flush=True)
+    return f"{tag} {wl:4s} {row.key:32s} {msg} ({res.get('wall_s', 0):.1f} s)"
 
 
 # --------------------------------------------------------------------------- formatting
@@ -685,7 +697,9 @@ def _main(argv: list[str] | None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"{len(todo)} (row, workload) pairs; report -> {out}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    results = run_all(todo, args)
+    progress = Progress(title="bench")
+    results = run_all(todo, args, progress)
+    progress.close()
     wall = time.perf_counter() - t0
     ce_ratios(results, args.workload_list)
     pair_list = pairs(rows, results, args.workload_list)
@@ -719,7 +733,33 @@ def _main(argv: list[str] | None) -> int:
     bad = [r for r in results.values() if r.get("status") == "error"]
     for r in bad:
         print(f"ERROR {r['workload']} {r['key']}: {r.get('reason')}", file=sys.stderr)
+    print(f"\n{summary(results, target_list, progress)}", file=sys.stderr)
     return 1 if bad else 0
+
+
+def summary(results: dict[tuple[str, str], Any], target_list: list[dict[str, Any]],
+            progress: Progress | None = None, count: int = 3) -> str:
+    """One screen: rows measured / not, the targets met and missed with their ratios
+    (the measured ones; n/a counted), and the slowest rows."""
+    status: dict[str, int] = {}
+    for res in results.values():
+        key = "n/a (no CUDA)" if _no_cuda(res) else str(res.get("status"))
+        status[key] = status.get(key, 0) + 1
+    measured = [t for t in target_list if t["ratio"] is not None]
+    met = sum(t["status"] == "met" for t in measured)
+    lines = ["(row, workload) pairs: " + ", ".join(f"{v} {k}" for k, v in sorted(status.items())),
+             f"targets: {met} met, {len(measured) - met} missed of {len(measured)} measured; "
+             f"{len(target_list) - len(measured)} n/a"]
+    if measured:
+        lines.append(text_table(
+            ["target (ours / peer ≤ bound)", "workload", "device", "measure", "ratio", "bound",
+             "status"],
+            [[t["name"], t["workload"], "GPU" if t["device"] == "cuda" else "CPU",
+              {"fb": "f+b", "fwd": "fwd", "fb_mib": "f+b MiB"}[t["metric"]],
+              fmt_ratio(t["ratio"]), f"{t['bound']:g}", t["status"]] for t in measured]))
+    if progress is not None:
+        lines += progress.slowest_lines(count, "rows")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ __all__ = ["Progress", "format_seconds", "text_table"]
 
 
 def format_seconds(seconds: float) -> str:
-    """``42 s``, ``3 min 05 s`` or ``1 h 02 min``."""
+    """``4.2 s``, ``42 s``, ``3 min 05 s`` or ``1 h 02 min``."""
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
     s = round(seconds)
     if s < 60:
         return f"{s} s"
@@ -95,6 +97,14 @@ class Progress:
     def slowest(self, count: int = 5) -> list[tuple[str, float]]:
         """The ``count`` slowest steps, slowest first."""
         return sorted(self.times, key=lambda t: -t[1])[:count]
+
+    def slowest_lines(self, count: int = 5, what: str = "steps") -> list[str]:
+        """The summary's lines: a heading, then one line per slow step (none if none)."""
+        if not self.times:
+            return []
+        return [f"slowest of {len(self.times)} {what} ({format_seconds(self.elapsed())} "
+                "in all):", *(f"  {format_seconds(seconds):>12}  {label}"
+                              for label, seconds in self.slowest(count))]
 
     def close(self) -> None:
         """End the bar's line (a terminal keeps the last state) and write the total."""

@@ -45,7 +45,7 @@ from typing import Any
 
 from conformance import functions, suite
 from conformance.cases import CASES, LOSSES, Case, LossSpec, first_cases, gradient_cases
-from conformance.progress import Progress, format_seconds, text_table
+from conformance.progress import Progress, text_table
 from segloss_xp._capabilities import CAPABILITIES
 from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 
@@ -519,9 +519,8 @@ def summary(text: str, progress: Progress | None = None, count: int = 5) -> str:
                         [[column, *c.values()] for column, c in tally.items()]),
              f"{failed} failing cell(s)" + ("" if not failed else
                                             " (listed under Failures in the report)")]
-    if progress is not None and progress.times:
-        lines.append("slowest: " + "; ".join(f"{label} {format_seconds(seconds)}"
-                                             for label, seconds in progress.slowest(count)))
+    if progress is not None:
+        lines += progress.slowest_lines(count)
     return "\n".join(lines)
 
 
