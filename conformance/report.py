@@ -438,6 +438,7 @@ def render_figure(text: str, path: Path = FIGURE) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.patches import Rectangle
 
     panels = _pictured(text)
     if not panels:
@@ -474,8 +475,8 @@ def render_figure(text: str, path: Path = FIGURE) -> Path:
             for j, cell in enumerate(row[1:]):
                 status = cell_status(cell)
                 if status in status_colour:
-                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1,
-                                               color=status_colour[status]))
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1,
+                                           color=status_colour[status]))
                     word = {"fail": "FAIL", "skip": "skip", "n/a": cell}[status]
                     ax.text(j, i, word, ha="center", va="center", fontsize=5.5,
                             color="white" if status == "fail" else "black")

@@ -13,7 +13,9 @@ and the monotonicity check is shown to fail on a series that does not grow.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -109,7 +111,7 @@ def test_tversky_costs_more_for_false_negatives(loss: str, size: str) -> None:
 def _hard_jaccard_loss(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     inter = np.sum(pred & target, axis=(1, 2))
     union = np.sum(pred | target, axis=(1, 2))
-    return 1.0 - inter / union
+    return np.asarray(1.0 - inter / union, dtype=np.float64)
 
 
 @pytest.mark.parametrize("size", list(behaviour.OBJECTS))
@@ -132,7 +134,7 @@ def _oracle(loss: str, pred: np.ndarray, target: np.ndarray) -> float:
     """The float64 oracle of one hard prediction ``(H, W)`` (inputs built here)."""
     p = np.where(pred, 1 - DELTA, DELTA)[None, None]
     y = target[None, None].astype(np.float64)
-    common = {"mode": "binary", "from_logits": False}
+    common: dict[str, Any] = {"mode": "binary", "from_logits": False}
     if loss == "lovasz_softmax":
         return float(oracle.lovasz_softmax_loss(np.concatenate([1 - p, p], axis=1),
                                                 target[None].astype(np.int64),
@@ -145,10 +147,11 @@ def _oracle(loss: str, pred: np.ndarray, target: np.ndarray) -> float:
             p, oracle_boundary.signed_distance_map(y), **common))
     if loss == "tversky":
         return float(oracle.tversky_loss(p, y, alpha=0.3, beta=0.7, **common))
-    function = {"dice": oracle.dice_loss, "jaccard": oracle.jaccard_loss,
-                "focal_tversky": oracle.focal_tversky_loss, "mcc": oracle.mcc_loss,
-                "cross_entropy": oracle.cross_entropy, "focal": oracle.focal_loss}[loss]
-    return float(function(p, y, **common))
+    functions: dict[str, Callable[..., Any]] = {
+        "dice": oracle.dice_loss, "jaccard": oracle.jaccard_loss,
+        "focal_tversky": oracle.focal_tversky_loss, "mcc": oracle.mcc_loss,
+        "cross_entropy": oracle.cross_entropy, "focal": oracle.focal_loss}
+    return float(functions[loss](p, y, **common))
 
 
 @pytest.mark.parametrize(("size", "kind", "index"), [("small", "FN", 10), ("large", "FP", 7),
