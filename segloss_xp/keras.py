@@ -97,6 +97,11 @@ def _base() -> Any:
             -------
             array
                 What the function returns.
+
+            Examples
+            --------
+            >>> from segloss_xp.keras import DiceLoss
+            >>> DiceLoss().call(y_true, y_pred)  # doctest: +SKIP
             """
             if len(y_true.shape) == len(y_pred.shape) - 1:  # class ids, cast by Keras
                 xp = get_namespace(y_true)
@@ -105,12 +110,18 @@ def _base() -> Any:
                                        reduction=REDUCTIONS[self.reduction])
 
         def get_config(self) -> dict[str, Any]:
-            """Keras's configuration (name, reduction) and every keyword.
+            """Return Keras's configuration (name, reduction) and every keyword.
 
             Returns
             -------
             dict
                 The keyword arguments that rebuild this loss (``from_config``).
+
+            Examples
+            --------
+            >>> from segloss_xp.keras import DiceLoss
+            >>> DiceLoss(smooth=1.0).get_config()["smooth"]  # doctest: +SKIP
+            1.0
             """
             return {**super().get_config(), **self.keywords}
 
@@ -131,6 +142,7 @@ def _build(name: str, fn: Callable[..., Any]) -> type:
     def __init__(self: Any, **keywords: Any) -> None:
         base.__init__(self, **keywords)
 
+    __init__.__qualname__ = f"{name}.__init__"
     __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *parameters,
          *keras_parameters])

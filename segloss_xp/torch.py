@@ -46,7 +46,14 @@ def _base() -> Any:
 
         @property
         def keywords(self) -> dict[str, Any]:
-            """Every keyword the function is called with (given or default)."""
+            """Every keyword the function is called with (given or default).
+
+            Examples
+            --------
+            >>> from segloss_xp.torch import DiceLoss
+            >>> DiceLoss(smooth=1.0).keywords["smooth"]
+            1.0
+            """
             tensors = {name: getattr(self, name) for name in self._tensors}
             return {p.name: {**self._fixed, **tensors}[p.name] for p in self.parameters}
 
@@ -67,11 +74,31 @@ def _base() -> Any:
             -------
             torch.Tensor
                 What the function returns.
+
+            Examples
+            --------
+            >>> import torch
+            >>> from segloss_xp.torch import DiceLoss
+            >>> y_pred, y_true = torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4, dtype=torch.int64)
+            >>> DiceLoss()(y_pred, y_true).shape
+            torch.Size([])
             """
             return type(self).function(y_pred, y_true, **{**self.keywords, **overrides})
 
         def extra_repr(self) -> str:
-            """The keywords that differ from their default (for ``repr``)."""
+            """Return the keywords that differ from their default (for ``repr``).
+
+            Returns
+            -------
+            str
+                ``"name=value, ..."`` in the function's parameter order.
+
+            Examples
+            --------
+            >>> from segloss_xp.torch import DiceLoss
+            >>> DiceLoss(smooth=1.0, batch=True).extra_repr()
+            'smooth=1.0, batch=True'
+            """
             return non_default(self.keywords, self.parameters)
 
     return LossModule
@@ -84,6 +111,7 @@ def _build(name: str, fn: Callable[..., Any]) -> type:
     def __init__(self: Any, **keywords: Any) -> None:
         base.__init__(self, **keywords)
 
+    __init__.__qualname__ = f"{name}.__init__"
     __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *parameters])
     doc = class_doc(
