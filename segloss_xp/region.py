@@ -533,7 +533,7 @@ def exp_log_loss(
     reduction : {"mean", "sum"}
         ``"mean"``: the means above; ``"sum"``: ``w_dice·Σ_{n,c} + w_ce·Σ_x`` (sums of
         each term's entries). ``"none"`` is not supported: the two terms have
-        different shapes ((N, C) and (N, *spatial)).
+        different shapes (``(N, C)`` and ``(N, *spatial)``).
 
     %(returns_scalar)s
 
