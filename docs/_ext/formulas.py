@@ -22,10 +22,10 @@ GREEK = {
     "Δ": r"\Delta", "Σ": r"\sum", "∂": r"\partial",
 }
 SYMBOLS = {
-    "−": "-", "·": r"\cdot ", "≤": r"\le ", "≥": r"\ge ", "∈": r"\in ", "∩": r"\cap ",
+    "−": "-", "·": r"\cdot ", "≤": r"\leq ", "≥": r"\geq ", "∈": r"\in ", "∩": r"\cap ",
     "∪": r"\cup ", "→": r"\to ", "←": r"\leftarrow ", "↓": r"\downarrow ", "∞": r"\infty ",
     "±": r"\pm ", "¬": r"\neg ", "∧": r"\wedge ", "½": r"\tfrac{1}{2}", "…": r"\ldots ",
-    "≠": r"\ne ", "²": "^{2}", "³": "^{3}",
+    "≠": r"\neq ", "²": "^{2}", "³": "^{3}",
 }
 FUNCTIONS = {"log": r"\log", "ln": r"\ln", "exp": r"\exp", "max": r"\max", "min": r"\min"}
 OPERATORS = {"sqrt", "mean", "softplus", "relu", "erode", "dilate", "open", "edt", "EDT",
