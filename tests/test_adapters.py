@@ -236,6 +236,13 @@ def keras_checks() -> None:
                                        err_msg=name)
         config = loss.get_config()
         assert cls.from_config(config).get_config() == config, name
+        assert "Keras's reduction, mapped to the function's" in cls.__doc__, name
+        if importlib.util.find_spec("numpydoc") is not None:
+            from numpydoc.validate import validate
+
+            errors = [e for e in validate(f"segloss_xp.keras.{cls.__name__}")["errors"]
+                      if e[0] not in ("ES01", "SA01")]
+            assert not errors, (name, errors)
 
     # Keras's reductions mapped to ours; the default equals our default
     x, y, _ = inputs("dice_loss")
