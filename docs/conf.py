@@ -33,9 +33,10 @@ extensions = [
     "myst_parser",
     "formulas",
     "tables",
+    "readme_sections",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]  # _generated: included, not pages
 templates_path: list[str] = []
 
 html_theme = "alabaster"
