@@ -2,7 +2,7 @@
 
 Each :class:`Mapping` is one line "the peer's expression == ours". Both expressions are
 Python source, evaluated as written on the same inputs (:data:`INPUTS`), so the line the
-documentation shows (``docs/coming_from.md``, rendered by ``docs/_ext/mappings.py``) is
+documentation shows (``docs/coming_from.md``, rendered by ``docs/_ext/tables.py``) is
 the line ``test_mappings.py`` runs; they cannot drift apart. A peer that is not
 installed is skipped by the test with the line that installs it.
 
@@ -10,10 +10,10 @@ The names an expression sees: the peer's (:data:`PEERS`: ``import`` line), ``tor
 ``jnp``, the input arrays of its row (``x``, ``y``, ``onehot``, ``p``) converted to the
 peer's framework, and on the right-hand side every public name of ``segloss_xp``.
 
-Importing this module imports no peer and no array library: the documentation build
-reads the table alone. ``python -m conformance.witnesses.mappings Keras`` evaluates the
-Keras lines in a fresh interpreter (``KERAS_BACKEND`` must be set before keras is
-imported) and prints ``[[theirs, ours], ...]`` as JSON.
+Importing this module imports NumPy only (no peer, torch or JAX): the documentation
+build reads the table alone. ``python -m conformance.witnesses.mappings Keras``
+evaluates the Keras lines in a fresh interpreter (``KERAS_BACKEND`` must be set before
+keras is imported) and prints ``[[theirs, ours], ...]`` as JSON.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def _framework(name: str, arrays_: dict[str, np.ndarray]) -> tuple[dict[str, Any
         import jax.numpy as jnp
 
         return {k: jnp.asarray(v) for k, v in arrays_.items()} | {"jnp": jnp}, np.asarray
-    return dict(arrays_), lambda r: np.asarray(r)
+    return dict(arrays_), np.asarray
 
 
 def evaluate(mapping: Mapping) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ KERAS = lines_of("Keras")
 
 def _require(mapping: Mapping) -> None:
     peer = PEERS[mapping.peer]
-    import_peer(peer.framework if peer.framework != "jax" else "jax")
+    import_peer(peer.framework)
     if mapping.peer == "smp":
         smp_losses()
     else:

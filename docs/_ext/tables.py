@@ -97,8 +97,8 @@ class PeerMappings(_RstDirective):
             note = line.note
             if line.expected is not None:
                 note += ("; " if note else "") + f"the peer's own test expects {line.expected}"
-            rows.append([f"``{line.loss}``", _literal(line.theirs), _literal(line.ours),
-                         f"``{line.inputs}``", f"``{peer_name}-{index}``",
+            rows.append([f":func:`~{_qualified(line.loss)}`", _literal(line.theirs),
+                         _literal(line.ours), f"``{line.inputs}``", f"``{peer_name}-{index}``",
                          note or "\\-"])
         out += _list_table(["loss", peer_name, "segloss_xp", "inputs", "test", "note"], rows,
                            "12 30 30 8 8 20")
