@@ -537,8 +537,9 @@ def generalized_dice_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = 
 
     ``score_n = (2 Σ_c w_c I_c + s) / (Σ_c w_c (P_c + G_c) + s)``, ``loss_n = 1 − score_n``
     with ``w_c = 1/G_c²`` (``"square"``), ``1/G_c`` (``"simple"``) or 1 (``"uniform"``).
-    A class with ``G_c = 0`` (infinite weight) gets the largest finite weight of that
-    image; if every included class is absent all weights are 0 (MONAI's convention).
+    A class with an infinite weight (``G_c = 0``, or ``1/G_c²`` overflowing) gets the
+    largest finite weight of that image; if every included class is absent all weights
+    are 0 (MONAI's convention).
     ``batch=True`` pools the statistics over the images (one ratio).
 
     Returns
@@ -562,7 +563,10 @@ def generalized_dice_loss(y_pred: ArrayLike, y_true: ArrayLike, *, mode: Mode = 
     losses = np.zeros(intersection.shape[0], dtype=np.float64)
     for n in range(intersection.shape[0]):
         weights = np.zeros(intersection.shape[1], dtype=np.float64)
-        present = target_sum[n] > 0
+        # an infinite weight (G_c = 0, or 1/G_c² overflowing) marks the class absent
+        with np.errstate(divide="ignore", over="ignore"):
+            inverse = 1.0 / target_sum[n] ** 2 if weight_type == "square" else 1.0 / target_sum[n]
+        present = np.isfinite(inverse) & (target_sum[n] > 0)
         for c in range(intersection.shape[1]):
             if weight_type == "uniform":
                 weights[c] = 1.0

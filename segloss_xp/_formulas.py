@@ -74,13 +74,19 @@ def generalized_dice_ratio(inter: Array, pred: Array, true: Array, *, smooth: fl
     """Sudre et al.'s ``(2 Σ_c w_c I_c + s) / (Σ_c w_c (P_c + G_c) + s)`` over the last axis.
 
     ``w_c = 1/G_c²`` ("square"), ``1/G_c`` ("simple") or 1 ("uniform"). A class
-    absent from the target (infinite weight) takes the largest finite weight of
-    its image; all classes absent gives all weights 0 (MONAI's convention).
+    whose weight is infinite (absent from the target, or ``G_c`` so small that
+    ``1/G_c²`` overflows, below ~1e-154 in float64) takes the largest finite weight
+    of its image; all such classes gives all weights 0 (MONAI's convention, which
+    replaces every infinite weight).
     """
     if weight_type == "uniform":
         weights = xp.ones_like(true)
     else:
-        present = true > 0
+        # the smallest G_c with a finite weight: no infinite weight is ever formed (it
+        # would be NaN in the backward of ``where``, 0 · inf, and warn on NumPy)
+        largest_finite = float(xp.finfo(true.dtype).max)
+        smallest = largest_finite ** -0.5 if weight_type == "square" else 1 / largest_finite
+        present = true > smallest
         safe = xp.where(present, true, xp.ones_like(true))
         inv = 1 / (safe * safe) if weight_type == "square" else 1 / safe
         weights = xp.where(present, inv, xp.zeros_like(inv))

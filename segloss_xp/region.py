@@ -414,9 +414,10 @@ def generalized_dice_loss(
     %(inputs)s
     %(include_background)s
     weight_type : {"square", "simple", "uniform"}
-        ``w_c = 1/G_c²``, ``1/G_c`` or 1. A class absent from an image's target
-        (infinite weight) gets the largest finite weight of that image (MONAI's
-        convention); with every class absent all weights are 0 and the loss is 0.
+        ``w_c = 1/G_c²``, ``1/G_c`` or 1. A class whose weight is infinite (absent
+        from an image's target, or ``1/G_c²`` overflowing the dtype) gets the largest
+        finite weight of that image (MONAI's convention); with every class absent all
+        weights are 0 and the loss is 0.
     %(smooth)s
     batch : bool
         Pool the statistics (and so the weights) over the batch: one ratio.

@@ -490,6 +490,28 @@ def test_generalized_dice_absent_class_rule_hand_computed(backend: Backend) -> N
         assert_matches(out, [want], backend, dtype="float64", rtol=1e-12, ref=xb)
 
 
+def test_generalized_dice_overflowing_weight_is_an_absent_class(backend: Backend) -> None:
+    # found by test_fuzz: G = 2.2e-308 made 1/G² = inf and the loss NaN; an infinite
+    # weight marks the class absent (MONAI replaces every infinite weight), gradient finite
+    p = np.array([[[0.5, 0.5], [0.3, 0.9]]])              # (N=1, C=2, S=2), probabilities
+    y = np.array([[[2.2250738585072014e-308, 0.0], [1.0, 0.0]]])
+    for weight_type in ("square", "simple"):
+        want = oracle.generalized_dice_loss(p, y, mode="multilabel", from_logits=False,
+                                            weight_type=weight_type, reduction="none")
+        assert np.isfinite(want).all()
+        xb = backend.asarray(p)
+        out = sx.generalized_dice_loss(xb, backend.asarray(y), mode="multilabel",
+                                       from_logits=False, weight_type=weight_type,
+                                       reduction="none")
+        assert_matches(out, want, backend, dtype="float64", rtol=1e-12, ref=xb)
+        if backend.name.startswith(("torch", "jax")):
+            _, grad = helpers.value_and_grad(
+                backend, lambda t, w=weight_type: sx.generalized_dice_loss(
+                    t, backend.asarray(y), mode="multilabel", from_logits=False,
+                    weight_type=w), p)
+            assert np.all(np.isfinite(grad))
+
+
 def test_generalized_dice_all_absent_is_zero(backend: Backend) -> None:
     # every class absent from the target: all weights 0, the ratio is s/s (or 0/0 -> 1)
     rng = np.random.default_rng(12)
