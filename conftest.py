@@ -29,8 +29,13 @@ _SELECTED = [b.strip() for b in os.environ.get("SEGLOSS_BACKENDS", "").split(","
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Enable JAX's x64 mode for the whole session, where jax is installed."""
+    """JAX's x64 mode and dask's synchronous scheduler for the whole session."""
     load_backend("jax")  # sets jax_enable_x64 (process-wide); a missing jax is no error
+    try:  # the test arrays are tiny: dask's thread pool costs more than it runs
+        import dask
+    except ImportError:
+        return
+    dask.config.set(scheduler="synchronous")
 
 
 # The unit tests (tests/) also run on "jax-jit": the jax backend with every public
