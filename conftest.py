@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,18 +26,10 @@ from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 # SEGLOSS_BACKENDS="numpy,torch" narrows the run (the nox per-backend sessions use it);
 # the others then show as SKIPPED with that reason.
 _SELECTED = [b.strip() for b in os.environ.get("SEGLOSS_BACKENDS", "").split(",") if b.strip()]
-_JAX_CACHE = str(Path(tempfile.gettempdir()) / f"segloss_xp-jax-cache-{os.getuid()}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """JAX's x64 mode and compilation cache, dask's synchronous scheduler."""
-    # JAX's persistent compilation cache, shared by the xdist workers, their subprocesses
-    # and later runs: many tests compile the same programs (each jitted wrapper is a new
-    # function); keyed by the program, the options and the versions, so a hit is exact
-    for name, value in (("JAX_COMPILATION_CACHE_DIR", _JAX_CACHE),
-                        ("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0"),
-                        ("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")):
-        os.environ.setdefault(name, value)
+    """JAX's x64 mode and dask's synchronous scheduler for the whole session."""
     load_backend("jax")  # sets jax_enable_x64 (process-wide); a missing jax is no error
     try:  # the test arrays are tiny: dask's thread pool costs more than it runs
         import dask
