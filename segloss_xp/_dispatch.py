@@ -141,7 +141,8 @@ def _jax_kernels() -> dict[str, Kernel]:
 
     def window_extreme(x: Array, *, axes: tuple[int, ...], high: bool) -> Array:
         # one reduce_window (and one select-and-scatter in the backward) instead of a
-        # chain of padded shifts: clDice's soft skeleton compiled ~10× faster under jit
+        # chain of padded shifts (the jitted clDice gradient of the conformance cases compiles
+        # in 0.7-1.1 s instead of 2-7 s)
         box = tuple(3 if a in axes else 1 for a in range(x.ndim))
         padding = tuple((1, 1) if a in axes else (0, 0) for a in range(x.ndim))
         # a concrete NumPy identity: JAX then uses its differentiable max/min window
