@@ -23,6 +23,14 @@ import pytest
 
 from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 
+# XLA's CPU compiler at its lowest optimisation level, without the new fusion emitters:
+# the test arrays are tiny, so compiling (about 60 ms per program, eager primitives
+# included) is nearly all of JAX's time, and these flags halve it (the jit/vmap
+# conformance cases of dice: 55 s -> 28 s). No fast-math either way: the values are
+# judged by the same bounds. Set before JAX creates its CPU client (first use).
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false")
+
 # SEGLOSS_BACKENDS="numpy,torch" narrows the run (the nox per-backend sessions use it);
 # the others then show as SKIPPED with that reason.
 _SELECTED = [b.strip() for b in os.environ.get("SEGLOSS_BACKENDS", "").split(",") if b.strip()]

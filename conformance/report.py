@@ -147,8 +147,7 @@ def _trace_row(spec: LossSpec, failures: Failures, have_torch: bool,
     for case in _trace_cases(spec):
         label = f"{spec.name} / {case.id}"
         if have_jax:
-            record(label + " / jit", lambda c=case: {"jit": suite.jit_error(spec, c),
-                                                     "vmap": suite.vmap_error(spec, c)},
+            record(label + " / jit", lambda c=case: suite.trace_errors(spec, c),
                    ("jit", "vmap"))
         if have_torch:
             record(label + " / compile", lambda c=case: dict(zip(

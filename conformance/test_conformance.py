@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import segloss_xp as sx
 from conformance import report, suite
 from conformance.cases import (
     CASES,
@@ -108,7 +109,7 @@ def test_finite_gradients_saturated(spec: LossSpec, case: Case) -> None:
 @pytest.mark.parametrize(("spec", "case"), FIRST, ids=_ids(FIRST))
 def test_jax_jit_and_vmap(spec: LossSpec, case: Case) -> None:
     _need("jax")
-    suite.check({"jit": suite.jit_error(spec, case), "vmap": suite.vmap_error(spec, case)})
+    suite.check(suite.trace_errors(spec, case))
 
 
 @pytest.mark.parametrize(("spec", "case"), FIRST, ids=_ids(FIRST))
@@ -201,6 +202,35 @@ def test_gradient_check_catches_a_gradient_one_millionth_off() -> None:
     assert measured["torch_vs_fd"] <= 1e-7 + 1e-6 * measured["scale"]  # the former bound
 
 
+def test_compile_check_counts_a_real_graph_break() -> None:
+    """A loss that breaks the graph is caught (fullgraph raises; explain counts), and
+    one whose traced value differs from eager is too."""
+    _need("torch")
+    import torch
+
+    spec, case = loss_by_name("dice_loss"), case_by_id("mc2d-labels")
+    breaks, error = suite.compile_check(spec, case)
+    assert suite.failures({"graph_breaks": breaks, "compile": error}) == {}
+
+    def breaking(x: Any, y: Any, **kw: Any) -> Any:
+        torch._dynamo.graph_break()
+        return sx.dice_loss(x, y, **kw)
+
+    def traced_differently(x: Any, y: Any, **kw: Any) -> Any:
+        shift = 1e-6 if torch.compiler.is_compiling() else 0.0
+        return sx.dice_loss(x, y, **kw) + shift
+
+    def calling(fn: Any) -> LossSpec:
+        copy = dataclasses.replace(spec)
+        object.__setattr__(copy, "resolve", lambda: fn)  # frozen: the instance attribute
+        return copy
+
+    breaks, _ = suite.compile_check(calling(breaking), case)
+    assert breaks >= 1
+    _, error = suite.compile_check(calling(traced_differently), case)
+    assert suite.failures({"compile": error})
+
+
 def test_report_marks_cells_beyond_their_bound_as_failed(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
     """Gradient, jit, vmap and compile cells print FAIL and count as failures when a
@@ -211,8 +241,7 @@ def test_report_marks_cells_beyond_their_bound_as_failed(monkeypatch: pytest.Mon
     monkeypatch.setattr(report, "_extreme_cases", lambda s: [])
     monkeypatch.setattr(suite, "gradients", lambda s, c: {
         "torch_vs_fd": 1e-6, "jax_vs_fd": 1e-12, "torch_vs_jax": 0.0, "scale": 1.0})
-    monkeypatch.setattr(suite, "jit_error", lambda s, c: 1e-9)
-    monkeypatch.setattr(suite, "vmap_error", lambda s, c: 0.0)
+    monkeypatch.setattr(suite, "trace_errors", lambda s, c: {"jit": 1e-9, "vmap": 0.0})
     monkeypatch.setattr(suite, "compile_check", lambda s, c: (2, 0.0))
     failures = report.Failures()
     row = report._trace_row(spec, failures, have_torch=True, have_jax=True)
