@@ -397,7 +397,8 @@ def _mask_axes(ctx: Ctx) -> tuple[int, ...]:
     return tuple(range(ndim - ctx.workload_info.spatial, ndim))
 
 
-def _ours_builder(family: str, validate: bool = True) -> Callable[[Ctx], Bench]:
+def _ours_builder(family: str, **options: Any) -> Callable[[Ctx], Bench]:
+    """Our ``family`` loss; ``options``: ``segloss_xp.options`` for the timed call."""
     def build(ctx: Ctx) -> Bench:
         path = _OURS[family][1 if ctx.binary else 0]
         func = _lookup(path) if path is not None else None
@@ -417,14 +418,14 @@ def _ours_builder(family: str, validate: bool = True) -> Callable[[Ctx], Bench]:
         elif family == "boundary":
             kwargs = {"mode": "multiclass"}
             prepare = _signed_distance_maps
-        if validate:
+        if not options:
             def fn(x: Any, t: Any) -> Any:
                 return func(x, t, **kwargs) if t is not None else func(x, **kwargs)
         else:
             import segloss_xp
 
             def fn(x: Any, t: Any) -> Any:
-                with segloss_xp.options(validate=False):
+                with segloss_xp.options(**options):
                     return func(x, t, **kwargs)
         return Bench(fn, prepare=prepare)
 
@@ -694,6 +695,11 @@ def _ours_rows() -> list[Row]:
                             "ours dice_loss (torch, options(validate=False))", family, "ours",
                             "torch", _ours_builder(family, validate=False),
                             workloads=("W2D",)))
+        if family in ("dice", "focal"):  # the closed-form kernels against plain autograd
+            rows.append(Row(f"ours.{family}.torch-plain",
+                            f"ours {label} (torch, options(closed_form=False))", family,
+                            "ours", "torch", _ours_builder(family, closed_form=False),
+                            workloads=("W2D", "W3D", "TINY")))
             rows.append(Row("ours.dice.cupy", "ours dice_loss (CuPy, forward only) [CUDA]",
                             family, "ours", "cupy", _ours_builder(family),
                             workloads=("W2D", "W3D"), grad=False, device="cuda",
@@ -714,7 +720,7 @@ def _rows() -> list[Row]:
     cpu = _loss_rows() + _distance_rows() + _ours_rows()
     twins = [cuda_twin(r) for r in cpu
              if r.device == "cpu" and r.framework in _TWIN_FRAMEWORKS
-             and r.key != "ours.dice.torch-novalidate"]
+             and not r.key.endswith(("-novalidate", "-plain"))]
     return cpu + twins
 
 

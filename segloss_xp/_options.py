@@ -57,7 +57,8 @@ class options:
         Run the value checks (label range, probabilities in [0, 1], finite
         inputs) on concrete arrays. They cost one host synchronisation per
         call and never change results; shape, dtype and namespace checks always
-        run. ``None`` leaves the current setting.
+        run. Off, the inputs are trusted: an integer label outside ``[0, C)`` is
+        clipped into range. ``None`` leaves the current setting.
     closed_form : bool, optional
         Differentiate the soft statistics of the region losses with their
         closed-form gradient kernel (torch ``autograd.Function``, JAX

@@ -56,12 +56,12 @@ def reduce_elements(loss: Array, mask: Array | None, reduction: str, *, xp: Name
         loss = xp.where(mask, loss, xp.zeros_like(loss))
     if reduction == "none":
         return loss
+    if reduction == "mean" and denominator is None and mask is None:
+        return xp.mean(loss)
     total = xp.sum(loss)
     if reduction == "sum":
         return total
     if denominator is None:
-        if mask is None:
-            return xp.mean(loss)
         denominator = xp.astype(xp.count_nonzero(xp.broadcast_to(mask, loss.shape)),
                                 loss.dtype)
     return safe_divide(total, denominator, fill=0.0, xp=xp)

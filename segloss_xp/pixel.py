@@ -86,6 +86,26 @@ def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
     return loss
 
 
+def _reduced_label_term(prepared: Prepared, index: Array, weights: Array | None,
+                        epsilon: float) -> Array | None:
+    """Cross entropy from logits reduced by the library's fused kernel, or None.
+
+    torch: ``F.cross_entropy(reduction="mean" / "sum")``, whose mean is ours (divided by
+    the pixel count, or by ``Σ w_y`` with class weights) and whose backward reads one
+    scalar instead of a per-pixel map. Only where no element is masked: torch's mean of
+    an all-ignored input is NaN, ours 0.
+    """
+    if not prepared.from_logits or prepared.mask is not None or prepared.reduction == "none":
+        return None
+    xp = prepared.xp
+    fused = native("cross_entropy_labels", xp=xp)
+    if fused is None:
+        return None
+    c = prepared.num_classes
+    return prepared.poison(fused(prepared.scores, index, None if weights is None
+                                 else xp.reshape(weights, (c,)), epsilon, prepared.reduction))
+
+
 def _log_mix(y: Array, log_a: Array, log_b: Array, *, xp: Namespace) -> Array:
     """``log(y·a + (1 − y)·b)`` from ``log a``, ``log b``; exact for ``y ∈ {0, 1}``.
 
@@ -194,6 +214,9 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
         num_classes = prepared.num_classes
         if prepared.labels is not None:
             index = _label_index(prepared)
+            if pix is None and (reduced := _reduced_label_term(prepared, index, weights, eps)
+                                ) is not None:
+                return reduced
             if weights is not None and pix is None:
                 label_weight = _pick(weights, index, prepared)
                 denominator = xp.sum(reduce_elements(label_weight, prepared.element_mask(),
