@@ -699,7 +699,8 @@ def _ours_rows() -> list[Row]:
             rows.append(Row(f"ours.{family}.torch-plain",
                             f"ours {label} (torch, options(closed_form=False))", family,
                             "ours", "torch", _ours_builder(family, closed_form=False),
-                            workloads=("W2D", "W3D", "TINY")))
+                            workloads=wls))
+        if family == "dice":
             rows.append(Row("ours.dice.cupy", "ours dice_loss (CuPy, forward only) [CUDA]",
                             family, "ours", "cupy", _ours_builder(family),
                             workloads=("W2D", "W3D"), grad=False, device="cuda",
