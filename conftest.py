@@ -14,7 +14,10 @@ value check (which cannot raise on traced arrays: the loss is NaN there) is mark
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +30,25 @@ from segloss_xp.testing import BACKEND_NAMES, Backend, activated, load_backend
 # the test arrays are tiny, so compiling (about 60 ms per program, eager primitives
 # included) is nearly all of JAX's time, and these flags halve it (the jit/vmap
 # conformance cases of dice: 55 s -> 28 s). No fast-math either way: the values are
-# judged by the same bounds. Set before JAX creates its CPU client (first use).
-os.environ.setdefault(
-    "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false")
+# judged by the same bounds. Set before JAX creates its CPU client (first use), and only
+# if this jaxlib knows them (an unknown XLA flag aborts the process): a subprocess probes.
+_FAST_XLA = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
+
+
+def _xla_accepts(flags: str) -> bool:
+    if importlib.util.find_spec("jax") is None:
+        return False
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import jax.numpy as jnp; jnp.zeros(2).block_until_ready()"],
+            env={**os.environ, "XLA_FLAGS": flags}, capture_output=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+if "XLA_FLAGS" not in os.environ and _xla_accepts(_FAST_XLA):
+    os.environ["XLA_FLAGS"] = _FAST_XLA  # xdist workers inherit it
 
 # SEGLOSS_BACKENDS="numpy,torch" narrows the run (the nox per-backend sessions use it);
 # the others then show as SKIPPED with that reason.
