@@ -296,10 +296,10 @@ def _label_backward(residuals: Arrays, cotangents: Arrays, *, config: LabelConfi
     return scatter_labels(dx, labels, -g, xp=xp), None, None, None
 
 
-# torch: plain autograd through log_softmax and the (N, S) focal algebra (interleaved A/B,
-# focal_loss forward+backward, 2 threads: W2D 10.6 -> 8.0 ms, W3D 72 -> 67 ms; more memory
-# kept, W3D 310 -> 434 MiB, below F.cross_entropy's 336 + one buffer). Cross entropy
-# itself is F.cross_entropy (pixel._label_term).
+# torch: plain autograd through log_softmax and the (N, S) focal algebra (./dev bench rows
+# ours.focal.torch vs ours.focal.torch-plain, forward+backward: W2D 10.7 -> 9.78 ms, W3D
+# 86.9 vs 90.8 ms, within this machine's run-to-run spread; more memory kept, W3D 310 ->
+# 434 MiB). Cross entropy itself is F.cross_entropy (pixel._fused_cross_entropy).
 LABEL_TERM = Kernel("label_term", _label_forward, _label_backward,
                     plain_on=frozenset({"torch"}))
 

@@ -64,7 +64,8 @@ class options:
         closed-form gradient kernel (torch ``autograd.Function``, JAX
         ``custom_vjp``; the same values, faster and leaner). ``False`` runs plain
         autograd through the forward instead, which forward-mode JAX transforms
-        (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``) need. ``None`` leaves the
+        (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``) need. Where plain autograd
+        was measured faster, it runs either way (DESIGN §12). ``None`` leaves the
         current setting.
 
     Examples

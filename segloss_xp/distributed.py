@@ -80,8 +80,9 @@ def all_reduce_stats(stats: Sequence[Any], *, group: Any = None) -> Stats:
     single-process gradient of the concatenated batch. This is the exact gradient of
     what DDP optimises, the mean over ranks of each rank's loss: DDP and FSDP average
     the parameter gradients over the ``W`` ranks, so every parameter gets exactly the
-    single-process gradient, and a global loss adds to per-rank losses
-    (``cross_entropy(...) + global_dice``) with their single-process weights. Compare
+    single-process gradient, and a global loss adds to per-rank losses (a per-rank
+    ``cross_entropy`` plus a Dice of the all-reduced statistics) with their
+    single-process weights. Compare
     ``x.grad`` with a single-process run as ``x.grad / W``; where gradients are summed
     over the ranks instead of averaged, divide the loss by ``W``. Every rank has to run
     the backward (DDP requires it as well); it is not differentiable twice.

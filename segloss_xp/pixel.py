@@ -74,10 +74,10 @@ def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
     """
     xp = prepared.xp
     n, c = prepared.scores.shape[:2]
-    fused = native("cross_entropy_labels", xp=xp) if gamma == 0 and alpha is weights else None
-    if fused is not None:  # torch: F.cross_entropy and its own fused backward
-        return fused(prepared.scores, index, None if weights is None
-                     else xp.reshape(weights, (c,)), epsilon)
+    fused = (_fused_cross_entropy(prepared, index, weights, epsilon, "none")
+             if gamma == 0 and alpha is weights else None)
+    if fused is not None:
+        return fused
 
     def rows(vector: Array | None) -> Array | None:
         return None if vector is None else xp.broadcast_to(xp.reshape(vector, (1, c)), (n, c))
@@ -86,24 +86,22 @@ def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
     return loss
 
 
-def _reduced_label_term(prepared: Prepared, index: Array, weights: Array | None,
-                        epsilon: float) -> Array | None:
-    """Cross entropy from logits reduced by the library's fused kernel, or None.
+def _fused_cross_entropy(prepared: Prepared, index: Array, weights: Array | None,
+                         epsilon: float, reduction: str) -> Array | None:
+    """Cross entropy from logits by the library's fused kernel (torch:
+    ``F.cross_entropy`` and its own fused backward), or None where there is none.
 
-    torch: ``F.cross_entropy(reduction="mean" / "sum")``, whose mean is ours (divided by
-    the pixel count, or by ``Σ w_y`` with class weights) and whose backward reads one
-    scalar instead of a per-pixel map. Only where no element is masked: torch's mean of
-    an all-ignored input is NaN, ours 0.
+    ``reduction="mean"`` is ours only where no element is masked: divided by the pixel
+    count, or by ``Σ w_y`` with class weights (torch's mean of an all-ignored input is
+    NaN, ours 0); its backward reads one scalar instead of a per-pixel map.
     """
-    if not prepared.from_logits or prepared.mask is not None or prepared.reduction == "none":
-        return None
     xp = prepared.xp
     fused = native("cross_entropy_labels", xp=xp)
     if fused is None:
         return None
     c = prepared.num_classes
-    return prepared.poison(fused(prepared.scores, index, None if weights is None
-                                 else xp.reshape(weights, (c,)), epsilon, prepared.reduction))
+    return fused(prepared.scores, index, None if weights is None
+                 else xp.reshape(weights, (c,)), epsilon, reduction)
 
 
 def _log_mix(y: Array, log_a: Array, log_b: Array, *, xp: Namespace) -> Array:
@@ -214,9 +212,12 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
         num_classes = prepared.num_classes
         if prepared.labels is not None:
             index = _label_index(prepared)
-            if pix is None and (reduced := _reduced_label_term(prepared, index, weights, eps)
-                                ) is not None:
-                return reduced
+            if (pix is None and prepared.from_logits and prepared.mask is None
+                    and prepared.reduction != "none"):
+                reduced = _fused_cross_entropy(prepared, index, weights, eps,
+                                               prepared.reduction)
+                if reduced is not None:
+                    return prepared.poison(reduced)
             if weights is not None and pix is None:
                 label_weight = _pick(weights, index, prepared)
                 denominator = xp.sum(reduce_elements(label_weight, prepared.element_mask(),
