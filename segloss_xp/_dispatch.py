@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from ._namespace import device as _device
 __all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "label_counts",
            "label_hits", "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "native",
            "product_difference", "same_chunks", "scatter_labels", "sigmoid", "softmax",
-           "sort_descending", "stop_gradient", "take_labels"]
+           "sort_order", "stop_gradient", "take_labels", "take_order", "unsort"]
 
 Kernel = Callable[..., Array]
 _UNROLLED_CLASSES = 32  # JAX: class axes up to this size are reduced elementwise
@@ -45,7 +46,7 @@ def _torch_kernels() -> dict[str, Kernel]:
         "log_sigmoid": functional.logsigmoid,
         # array_api_compat's cumulative_sum looks the namespace up again through a
         # functools cache, which torch.compile warns about
-        "cumulative_sum": lambda x, *, axis: torch.cumsum(x, dim=axis),
+        "cumulative_sum": lambda x, *, axis, dtype: torch.cumsum(x, dim=axis, dtype=dtype),
         # integer labels as a gather / scatter-add / bincount: no (N, C, S) compare or
         # `where` temporary (each a full pass; `where` was the costliest op of dice_loss)
         "take_labels": lambda x, labels: (
@@ -62,7 +63,10 @@ def _torch_kernels() -> dict[str, Kernel]:
         "binary_cross_entropy": lambda x, y, pos_weight: (
             functional.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight,
                                                         reduction="none")),
-        "sort_descending": _torch_sort_descending,
+        "sort_order": _torch_sort_order,
+        # array_api_compat's take_along_axis wraps negative indices: four more passes
+        "take_order": lambda values, order: torch.gather(values, -1, order),
+        "unsort": lambda values, order: torch.empty_like(values).scatter_(-1, order, values),
         # p·a − p·b into one fresh buffer (p·(a − b) would broadcast a − b into a second)
         "product_difference": lambda p, a, b: (p * a).addcmul_(p, b, value=-1),
         "scatter_labels": lambda base, labels, values: base.scatter_add_(
@@ -71,10 +75,45 @@ def _torch_kernels() -> dict[str, Kernel]:
     }
 
 
-def _torch_sort_descending(keys: Array, payload: Array) -> tuple[Array, Array]:
+def _torch_sort_order(keys: Array) -> Array:
     torch = sys.modules["torch"]
-    values, order = torch.sort(keys, dim=-1, descending=True, stable=True)
-    return values, torch.gather(payload, -1, order)
+    if _host_sortable(keys) and not torch.compiler.is_compiling() and keys.device.type == "cpu" \
+            and not torch._C._functorch.is_functorch_wrapped_tensor(keys):
+        # NumPy's vectorised sort of packed keys: the permutation of torch's stable sort,
+        # 6-7x faster on the CPU (W2D: 16 against 99 ms)
+        return torch.from_numpy(host_descending_order(keys.detach().numpy()))
+    return torch.sort(keys.detach(), dim=-1, descending=True, stable=True)[1]
+
+
+def _host_sortable(keys: Array) -> bool:
+    """Float32 keys whose last axis an index fits in 32 bits beside them (packed sort)."""
+    return str(keys.dtype).rsplit(".", 1)[-1] == "float32" and keys.shape[-1] < 2**32
+
+
+def host_descending_order(keys: np.ndarray) -> np.ndarray:
+    """Stable descending order (int64) along the last axis of real keys.
+
+    Float32 keys are sorted by value alone: each becomes one int64
+    ``rank(key)·2³² + index``, whose ascending order is the keys' descending order
+    with ties in index order (a stable sort); NumPy's vectorised in-place sort of
+    those integers (x86-simd-sort) is several times faster than an argsort through a
+    comparator (torch's CPU sort, XLA's CPU sort). ``rank`` is ``−bits`` for a key
+    with the sign bit clear and ``+bits`` without the sign bit otherwise (the bits of a
+    float32 grow with its magnitude), so ``−0.0`` ties with ``0.0``; a NaN sorts by
+    its sign bit (first if positive). Other dtypes: NumPy's stable argsort.
+    """
+    keys = np.ascontiguousarray(keys)
+    if keys.dtype != np.float32:
+        return np.argsort(-keys, axis=-1, kind="stable")
+    packed = keys.view(np.int32).astype(np.int64)
+    positive = packed >= 0
+    packed &= 0x7FFFFFFF
+    np.negative(packed, out=packed, where=positive)
+    packed <<= 32
+    packed |= np.arange(keys.shape[-1], dtype=np.int64)
+    packed.sort(axis=-1)
+    packed &= 0xFFFFFFFF
+    return packed
 
 
 def _long(labels: Array) -> Array:
@@ -92,12 +131,17 @@ def _jax_kernels() -> dict[str, Kernel]:
     nn = sys.modules["jax"].nn
     lax = sys.modules["jax"].lax
 
-    def sort_descending(keys: Array, payload: Array) -> tuple[Array, Array]:
-        # one multi-operand sort carries the payload along (XLA's CPU sort is slow;
-        # argsort plus two gathers was three passes of it)
-        negated, moved = lax.sort((-keys, payload), dimension=keys.ndim - 1, num_keys=1,
-                                  is_stable=True)
-        return -negated, moved
+    def sort_order(keys: Array) -> Array:
+        jax = sys.modules["jax"]
+        keys = lax.stop_gradient(keys)
+        if _host_sortable(keys) and jax.default_backend() == "cpu":
+            # XLA's CPU sort compares through a generated comparator: 550 ms for the
+            # 2M keys of W2D, against 20 ms for host_descending_order
+            return jax.pure_callback(
+                lambda k: host_descending_order(np.asarray(k)).astype(np.int32),
+                jax.ShapeDtypeStruct(keys.shape, np.int32), keys, vmap_method="expand_dims")
+        iota = lax.broadcasted_iota(np.int32, keys.shape, keys.ndim - 1)
+        return lax.sort((-keys, iota), dimension=keys.ndim - 1, num_keys=1, is_stable=True)[1]
 
     def shifted(x: Array, axis: int) -> tuple[Array, Array]:
         """``(x − m, Σ exp(x − m))`` over a small class axis that is not the last one.
@@ -153,7 +197,11 @@ def _jax_kernels() -> dict[str, Kernel]:
 
     return {
         "window_extreme": window_extreme,
-        "sort_descending": sort_descending,
+        "sort_order": sort_order,
+        "take_order": lambda values, order: sys.modules["jax"].numpy.take_along_axis(
+            values, order, axis=-1, mode="promise_in_bounds"),
+        "unsort": lambda values, order: sys.modules["jax"].numpy.put_along_axis(
+            values, order, values, axis=-1, inplace=False),
         "softmax": softmax,
         "log_softmax": log_softmax,
         "label_sums": label_sums,
@@ -209,7 +257,15 @@ def _ndimage_edt(ndimage: str, array: str) -> Kernel:
 
 
 def _numpy_kernels() -> dict[str, Kernel]:
-    return {"distance_transform_edt": _ndimage_edt("scipy.ndimage", "numpy")}
+    return {"distance_transform_edt": _ndimage_edt("scipy.ndimage", "numpy"),
+            "sort_order": lambda keys: host_descending_order(keys),
+            "unsort": _numpy_unsort}
+
+
+def _numpy_unsort(values: Array, order: Array) -> Array:
+    out = np.empty_like(values)
+    np.put_along_axis(out, order, values, axis=-1)
+    return out
 
 
 def _dask_edt(mask: Array, *, sampling: tuple[float, ...], axes: tuple[int, ...]) -> Array:
@@ -284,10 +340,14 @@ def stop_gradient(x: Array, *, xp: Namespace) -> Array:
     return kernel(x) if kernel else x
 
 
-def cumulative_sum(x: Array, *, axis: int, xp: Namespace) -> Array:
-    """Inclusive cumulative sum along ``axis``."""
+def cumulative_sum(x: Array, *, axis: int, dtype: Any = None, xp: Namespace) -> Array:
+    """Inclusive cumulative sum along ``axis`` (accumulated in ``dtype`` if given: a bool
+    ``x`` is counted without a float copy of it)."""
     kernel = native("cumulative_sum", xp=xp)
-    return kernel(x, axis=axis) if kernel else xp.cumulative_sum(x, axis=axis)
+    if kernel:
+        return kernel(x, axis=axis, dtype=dtype)
+    # the standard sums numeric dtypes only (array_api_strict rejects a bool x)
+    return xp.cumulative_sum(x if dtype is None else xp.astype(x, dtype), axis=axis)
 
 
 def binary_cross_entropy(x: Array, y: Array, pos_weight: Array | None, *,
@@ -317,16 +377,34 @@ def product_difference(p: Array, a: Array, b: Array, *, xp: Namespace) -> Array:
     return kernel(p, a, b) if kernel else p * (a - b)
 
 
-def sort_descending(keys: Array, payload: Array, *, xp: Namespace) -> tuple[Array, Array]:
-    """``keys`` sorted in descending order along the last axis (stable), and ``payload``
-    permuted the same way (gradients flow through ``keys``)."""
-    kernel = native("sort_descending", xp=xp)
+def sort_order(keys: Array, *, xp: Namespace) -> Array:
+    """The stable descending order of ``keys`` along the last axis (an integer array,
+    no gradient): ``take_along_axis(keys, order)`` is ``keys`` sorted.
+
+    On the CPU, torch, JAX and NumPy float32 keys are ordered on the host by
+    :func:`host_descending_order` (JAX: through a ``pure_callback``, so such a
+    function cannot be exported with ``jax.export``); elsewhere by the library's
+    stable sort.
+    """
+    kernel = native("sort_order", xp=xp)
     if kernel:
-        values, moved = kernel(keys, payload)
-        return values, moved
-    order = xp.argsort(keys, axis=-1, descending=True, stable=True)
-    return (xp.take_along_axis(keys, order, axis=-1),
-            xp.take_along_axis(payload, order, axis=-1))
+        return kernel(keys)
+    return xp.argsort(keys, axis=-1, descending=True, stable=True)
+
+
+def take_order(values: Array, order: Array, *, xp: Namespace) -> Array:
+    """``values`` permuted along the last axis by ``order`` (of :func:`sort_order`)."""
+    kernel = native("take_order", xp=xp)
+    return kernel(values, order) if kernel else xp.take_along_axis(values, order, axis=-1)
+
+
+def unsort(values: Array, order: Array, *, xp: Namespace) -> Array:
+    """The inverse of ``take_along_axis(·, order, axis=-1)`` for a permutation ``order``:
+    ``out[..., order[..., k]] = values[..., k]`` (a scatter)."""
+    kernel = native("unsort", xp=xp)
+    if kernel:
+        return kernel(values, order)
+    return xp.take_along_axis(values, xp.argsort(order, axis=-1), axis=-1)
 
 
 def take_labels(x: Array, labels: Array, *, xp: Namespace) -> Array:

@@ -157,7 +157,10 @@ def _operations(xp: Any, backend: Backend) -> dict[str, Callable[[], Any]]:
         "label_counts": lambda: _dispatch.label_counts(labels, num_classes=3, like=x, xp=xp),
         "scatter_labels": lambda: _dispatch.scatter_labels(x * 1.0, labels, values, xp=xp),
         "extrema": lambda: xp.stack(_dispatch.extrema(x, xp=xp)),
-        "sort_descending": lambda: xp.stack(_dispatch.sort_descending(x, y, xp=xp)),
+        "sort_order": lambda: _dispatch.take_order(y, _dispatch.sort_order(x, xp=xp), xp=xp),
+        "sort_order_f32": lambda: _dispatch.take_order(  # the host sort (CPU)
+            y, _dispatch.sort_order(xp.astype(x, xp.float32), xp=xp), xp=xp),
+        "unsort": lambda: _dispatch.unsort(x, _dispatch.sort_order(y, xp=xp), xp=xp),
         "product_difference": lambda: _dispatch.product_difference(
             x, table[:, :, None], values[:, None, :], xp=xp),
         "binary_cross_entropy": lambda: _dispatch.binary_cross_entropy(
@@ -166,13 +169,14 @@ def _operations(xp: Any, backend: Backend) -> dict[str, Callable[[], Any]]:
 
 
 @pytest.mark.parametrize("op", ["take_labels", "take_labels_2d", "label_sums",
-                                "label_counts", "scatter_labels", "extrema", "sort_descending",
+                                "label_counts", "scatter_labels", "extrema", "sort_order",
+                                "sort_order_f32", "unsort",
                                 "product_difference", "binary_cross_entropy"])
 def test_delegated_operation_equals_its_generic_version(
         op: str, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each ``_dispatch`` operation's native kernel (torch, JAX) equals the standard-only
     version that every other namespace runs (``native`` patched to find nothing)."""
-    if op == "sort_descending" and backend.name == "dask":
+    if op in ("sort_order", "sort_order_f32", "unsort") and backend.name == "dask":
         pytest.skip("dask has no take_along_axis (the Lovász losses refuse dask)")
     xp = backend.xp
     got = backend.to_numpy(_operations(xp, backend)[op]())

@@ -25,8 +25,10 @@ from segloss_xp.testing import Backend, load_backend
 
 KERNEL_BACKENDS = ("torch", "jax")
 # every kernel and configuration: statistics (labels, dense, squared, sigmoid, masked),
-# label term (CE with smoothing/weights, focal), binary term, and a compound of both
-JAX_LEG = ("dice_loss", "tversky_loss", "cross_entropy", "focal_loss", "dice_ce_loss")
+# label term (CE with smoothing/weights, focal), binary term, a compound of both, and the
+# Lovász extension
+JAX_LEG = ("dice_loss", "tversky_loss", "cross_entropy", "focal_loss", "dice_ce_loss",
+           "lovasz_softmax_loss")
 
 
 def _gradients(backend: Backend, spec: Any, case: Any, closed_form: bool) -> np.ndarray:
@@ -62,7 +64,8 @@ def test_closed_form_gradient_equals_plain_autograd(spec: Any, backend_name: str
                                    err_msg=f"{spec.name} on {case.id} ({backend_name})")
 
 
-@pytest.mark.parametrize("name", ["dice_loss", "cross_entropy", "focal_loss"])
+@pytest.mark.parametrize("name", ["dice_loss", "cross_entropy", "focal_loss",
+                                  "lovasz_softmax_loss"])
 def test_torch_second_derivative_through_the_kernel(name: str) -> None:
     torch = pytest.importorskip("torch", reason="torch is not installed")
     fn = getattr(sx, name)

@@ -564,6 +564,91 @@ def test_all_ignored_gives_zero_gradient() -> None:
     assert np.all(g == 0)
 
 
+# ----------------------------------------------------------------------------- host sort
+
+
+def _tied_keys(dtype: Any) -> np.ndarray:
+    """Keys with every kind of tie a sort meets: repeats, ±0, ±inf, negatives."""
+    rng = _rng(11)
+    k = rng.normal(size=(3, 4, 300)).astype(dtype)
+    k[..., ::7], k[..., 1::11], k[..., 4::5] = 0.0, -0.0, 1.5
+    k[..., 2::13], k[..., 3::17], k[..., 5::9] = np.inf, -np.inf, -2.25
+    return k
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_host_descending_order_is_the_stable_argsort(dtype: Any) -> None:
+    """The packed float32 sort (and the float64 fallback) give exactly NumPy's stable
+    descending argsort: ties in index order, ``-0.0`` tied with ``0.0``."""
+    from segloss_xp._dispatch import host_descending_order
+
+    keys = _tied_keys(dtype)
+    np.testing.assert_array_equal(host_descending_order(keys),
+                                  np.argsort(-keys, axis=-1, kind="stable"))
+    np.testing.assert_array_equal(host_descending_order(keys[..., :1]), np.zeros((3, 4, 1)))
+
+
+@pytest.mark.parametrize("library", ["torch", "jax", "numpy"])
+def test_float32_keys_are_sorted_on_the_host(library: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the CPU, float32 keys of torch, JAX and NumPy are ordered by
+    ``host_descending_order`` (eager, under ``jax.jit`` and ``jax.vmap``): the order,
+    the sorted keys and the gradient through them are those of a stable sort."""
+    from segloss_xp import _dispatch
+
+    backend, reason = load_backend(library)
+    if backend is None:
+        pytest.skip(reason)
+    calls: list[tuple[int, ...]] = []
+    real = _dispatch.host_descending_order
+
+    def counted(keys: np.ndarray) -> np.ndarray:
+        calls.append(keys.shape)
+        return real(keys)
+
+    monkeypatch.setattr(_dispatch, "host_descending_order", counted)
+    keys = _tied_keys(np.float32)
+    want = np.argsort(-keys, axis=-1, kind="stable")
+    xp = backend.xp
+    order = _dispatch.sort_order(backend.asarray(keys), xp=xp)
+    np.testing.assert_array_equal(backend.to_numpy(order), want)
+    np.testing.assert_array_equal(
+        backend.to_numpy(_dispatch.take_order(backend.asarray(keys), order, xp=xp)),
+        np.take_along_axis(keys, want, axis=-1))
+    assert calls == [keys.shape]
+    if library == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def weighted(k: Any) -> Any:  # the gradient of the i-th sorted key is i
+            ordered = _dispatch.take_order(k, _dispatch.sort_order(k, xp=xp), xp=xp)
+            return jnp.sum(jnp.where(jnp.isfinite(ordered), ordered, 0) * jnp.arange(300.0))
+
+        grad = jax.jit(jax.grad(weighted))(jnp.asarray(keys))
+        mapped = jax.vmap(lambda k: _dispatch.sort_order(k, xp=xp))(jnp.asarray(keys))
+        rank = np.argsort(want, axis=-1)
+        np.testing.assert_array_equal(np.asarray(grad), np.where(np.isfinite(keys), rank, 0))
+        np.testing.assert_array_equal(np.asarray(mapped), want)
+        assert len(calls) == 3
+
+
+def test_float32_lovasz_gradients_agree_at_ties() -> None:
+    """float32: torch (host sort) and JAX under ``jit`` (host sort through a callback)
+    choose the same subgradient at tied errors as the float64 library sorts do."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    x = np.zeros((2, 3, 4, 5), np.float32)  # every error ties within its class
+    x[0, 1, :2] = 1.0
+    y = (np.arange(40).reshape(2, 4, 5) % 3).astype(np.int64)
+    xt = torch.asarray(x).requires_grad_(True)
+    (gt,) = torch.autograd.grad(lovasz_softmax_loss(xt, torch.asarray(y)), xt)
+    gj = jax.jit(jax.grad(lambda a: lovasz_softmax_loss(a, jax.numpy.asarray(y))))(
+        jax.numpy.asarray(x))
+    g64 = _grad("torch", lovasz_softmax_loss, x.astype(np.float64), y)
+    np.testing.assert_allclose(gt.numpy(), g64, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(gj), g64, atol=1e-7)
+
+
 # ----------------------------------------------------------------------------- tracing
 
 
