@@ -27,8 +27,9 @@ from . import _math
 from ._namespace import Array, Namespace, library
 from ._namespace import device as _device
 
-__all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "label_counts",
-           "label_hits", "label_sums", "lazy_assert", "log_sigmoid", "log_softmax", "native",
+__all__ = ["binary_cross_entropy", "cumulative_sum", "extrema", "host_arrays", "host_extrema",
+           "label_counts", "label_hits", "label_sums", "lazy_assert", "log_sigmoid",
+           "log_softmax", "native",
            "product_difference", "same_chunks", "scatter_labels", "sigmoid", "softmax",
            "sort_order", "stop_gradient", "take_labels", "take_order", "unsort"]
 
@@ -56,6 +57,7 @@ def _torch_kernels() -> dict[str, Kernel]:
             (values.shape[0], num_classes)).scatter_add_(1, _long(labels), values),
         "label_counts": _torch_label_counts,
         "extrema": lambda x: tuple(torch.aminmax(x)),  # one pass, not two
+        "host_extrema": lambda x: tuple(torch.stack(torch.aminmax(x)).tolist()),
         # per-pixel (N, S): torch's label smoothing with class weights is ours (DESIGN §4)
         "cross_entropy_labels": lambda x, labels, weight, epsilon, reduction="none": (
             functional.cross_entropy(x, _long(labels), weight=weight, reduction=reduction,
@@ -369,6 +371,18 @@ def extrema(x: Array, *, xp: Namespace) -> tuple[Array, Array]:
         low, high = kernel(x)
         return low, high
     return xp.min(x), xp.max(x)
+
+
+def host_extrema(x: Array, *, xp: Namespace) -> tuple[float, float]:
+    """``(min(x), max(x))`` of a concrete array as Python numbers (torch: one pass and
+    one transfer to the host; the value checks then compare on the host)."""
+    kernel = native("host_extrema", xp=xp)
+    if kernel:
+        low, high = kernel(x)
+        return low, high
+    cast = int if xp.isdtype(x.dtype, "integral") else float
+    low, high = extrema(x, xp=xp)
+    return cast(low), cast(high)
 
 
 def product_difference(p: Array, a: Array, b: Array, *, xp: Namespace) -> Array:

@@ -60,13 +60,14 @@ class options:
         run. Off, the inputs are trusted: an integer label outside ``[0, C)`` is
         clipped into range. ``None`` leaves the current setting.
     closed_form : bool, optional
-        Differentiate the soft statistics of the region losses with their
-        closed-form gradient kernel (torch ``autograd.Function``, JAX
-        ``custom_vjp``; the same values, faster and leaner). ``False`` runs plain
-        autograd through the forward instead, which forward-mode JAX transforms
-        (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``) need. Where plain autograd
-        was measured faster, it runs either way (DESIGN §12). ``None`` leaves the
-        current setting.
+        Differentiate the soft statistics of the region losses and the Lovász
+        extension with their closed-form gradient kernels (torch
+        ``autograd.Function``, JAX ``custom_vjp``; the same values, faster and
+        leaner). ``False`` runs plain autograd through the forward instead, which
+        forward-mode JAX transforms (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``)
+        need. Where plain autograd was measured faster, it runs either way (DESIGN
+        §12): on torch for the pixel terms, the sigmoid statistics and inputs below
+        2^20 elements. ``None`` leaves the current setting.
 
     Examples
     --------

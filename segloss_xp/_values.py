@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ._dispatch import extrema, lazy_assert
+from ._dispatch import extrema, host_extrema, lazy_assert
 from ._namespace import Array, Namespace, is_concrete
 from ._options import get_option
 
@@ -70,22 +70,20 @@ def check_prediction(y_pred: Array, checks: ValueChecks, *, from_logits: bool,
     if not checks.active:
         return
     xp = checks.xp
-    low, high = extrema(y_pred, xp=xp)
-    finite = xp.isfinite(high) & xp.isfinite(low)
-    in_unit = (low >= 0) & (high <= 1)
     if checks.traced:
-        checks.require(~finite, _NON_FINITE)
+        low, high = extrema(y_pred, xp=xp)
+        checks.require(~(xp.isfinite(high) & xp.isfinite(low)), _NON_FINITE)
         if not from_logits:
-            checks.require(~in_unit, _NOT_PROBABILITIES)
+            checks.require(~((low >= 0) & (high <= 1)), _NOT_PROBABILITIES)
         return
-    # eager: both facts in one host sync (2: non-finite, 1: every value in [0, 1])
-    state = int(xp.astype(~finite, xp.int32) * 2 + xp.astype(in_unit, xp.int32))
-    if state >= 2:
+    # eager: both facts from one transfer of (min, max) to the host
+    low, high = host_extrema(y_pred, xp=xp)
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(_NON_FINITE)
-    if not from_logits and state == 0:
-        found = float(low) if float(low) < 0 else float(high)
-        raise ValueError(f"{_NOT_PROBABILITIES}; found {found!r}")
-    if from_logits and state == 1 and class_sums is not None and bool(
+    in_unit = low >= 0 and high <= 1
+    if not from_logits and not in_unit:
+        raise ValueError(f"{_NOT_PROBABILITIES}; found {low if low < 0 else high!r}")
+    if from_logits and in_unit and class_sums is not None and bool(
             xp.all(xp.abs(class_sums() - 1) < 1e-3)):
         warnings.warn(
             "`y_pred` looks like probabilities (values in [0, 1] summing to 1 over the "
@@ -105,8 +103,8 @@ def check_labels(labels: Array, num_classes: int, ignore_index: int | None,
         return
     xp = checks.xp
     if ignore_index is None and checks.eager:  # the common case: one pass, no temporaries
-        low, high = extrema(labels, xp=xp)
-        if bool((low >= 0) & (high < num_classes)):
+        low, high = host_extrema(labels, xp=xp)
+        if low >= 0 and high < num_classes:
             return
     invalid = (labels < 0) | (labels >= num_classes)
     if ignore_index is not None:
@@ -141,8 +139,8 @@ def check_unit_interval(name: str, x: Array, checks: ValueChecks, *, what: str,
         return
     xp = checks.xp
     if ignore_index is None and checks.eager:  # the common case: one pass, no temporaries
-        low, high = extrema(x, xp=xp)
-        if bool((low >= 0) & (high <= 1)):  # NaN fails both comparisons
+        low, high = host_extrema(x, xp=xp)
+        if low >= 0 and high <= 1:  # NaN fails both comparisons
             return
     outside = ~((x >= 0) & (x <= 1))  # NaN is outside too
     if ignore_index is not None:

@@ -21,6 +21,7 @@ import segloss_xp as sx
 from conformance.cases import LOSSES, first_cases, gradient_cases
 from conformance.helpers import require_capability, value_and_grad
 from conformance.suite import _bind, _library_kwargs
+from segloss_xp import _kernels
 from segloss_xp.testing import Backend, load_backend
 
 KERNEL_BACKENDS = ("torch", "jax")
@@ -29,6 +30,37 @@ KERNEL_BACKENDS = ("torch", "jax")
 # Lovász extension
 JAX_LEG = ("dice_loss", "tversky_loss", "cross_entropy", "focal_loss", "dice_ce_loss",
            "lovasz_softmax_loss")
+
+
+@pytest.fixture(autouse=True)
+def _closed_form_at_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cases are small: torch would run them under plain autograd by default
+    (``_kernels.PLAIN_BELOW``), and the closed form would be compared with itself."""
+    monkeypatch.setattr(_kernels, "PLAIN_BELOW", 0)
+
+
+def _graph_names(root: Any) -> set[str]:
+    """The names of every node of a torch autograd graph."""
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            stack.extend(next_node for next_node, _ in node.next_functions)
+    return {type(node).__name__ for node in seen}
+
+
+def test_torch_runs_small_inputs_under_plain_autograd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below ``PLAIN_BELOW`` elements torch builds no ``autograd.Function`` node (its
+    fixed cost would dominate); at and above it the kernel's node is in the graph."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    x = torch.zeros((2, 3, 4, 4), dtype=torch.float64, requires_grad=True)
+    y = torch.zeros((2, 4, 4), dtype=torch.int64)
+    for threshold, kernel_node in ((x.numel() + 1, False), (x.numel(), True)):
+        monkeypatch.setattr(_kernels, "PLAIN_BELOW", threshold)
+        names = _graph_names(sx.dice_loss(x, y).grad_fn)
+        assert any(n.startswith("FunctionBackward") for n in names) is kernel_node, names
+    assert sx.dice_loss(x, y).requires_grad
 
 
 def _gradients(backend: Backend, spec: Any, case: Any, closed_form: bool) -> np.ndarray:
