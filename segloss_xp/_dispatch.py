@@ -62,9 +62,9 @@ def _torch_kernels() -> dict[str, Kernel]:
         "cross_entropy_labels": lambda x, labels, weight, epsilon, reduction="none": (
             functional.cross_entropy(x, _long(labels), weight=weight, reduction=reduction,
                                      label_smoothing=epsilon)),
-        "binary_cross_entropy": lambda x, y, pos_weight: (
+        "binary_cross_entropy": lambda x, y, pos_weight, reduction="none": (
             functional.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight,
-                                                        reduction="none")),
+                                                        reduction=reduction)),
         "sort_order": _torch_sort_order,
         # array_api_compat's take_along_axis wraps negative indices: four more passes
         "take_order": lambda values, order: torch.gather(values, -1, order),

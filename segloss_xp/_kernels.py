@@ -206,7 +206,9 @@ def _stats_backward(residuals: Arrays, cotangents: Arrays, *, config: StatsConfi
         if weight is not None:
             hit = hit * weight
             d_p = d_p * weight[:, None, :]
-        dx = _labels_backward(p, labels, d_p, hit, at, d_pred, config=config, xp=xp)
+        if config.activation == "softmax":  # only hit·p_y enters the softmax backward;
+            hit = hit * at  # one (N, S) array alive, not two (W3D peak memory)
+        dx = _labels_backward(p, labels, d_p, hit, d_pred, config=config, xp=xp)
         return dx, None, None
     _, _, target, m = residuals
     if m is not None:
@@ -224,19 +226,22 @@ def _stats_backward(residuals: Arrays, cotangents: Arrays, *, config: StatsConfi
     return dx, (d_t if m is None else d_t * m), None
 
 
-def _labels_backward(p: Array, labels: Array, d_p: Array, hit: Array, at: Array,
-                     d_pred: Array, *, config: StatsConfig, xp: Namespace) -> Array:
-    """``dx`` for integer labels: ``u = d_p + hit`` at the label class, never materialised."""
+def _labels_backward(p: Array, labels: Array, d_p: Array, hit: Array, d_pred: Array, *,
+                     config: StatsConfig, xp: Namespace) -> Array:
+    """``dx`` for integer labels: ``u = d_p + hit`` at the label class, never materialised.
+
+    ``hit`` is ``dI`` at each element's label, for the softmax multiplied by ``p`` there.
+    """
     if config.activation != "softmax":
         u = scatter_labels(xp.zeros_like(p) + d_p, labels, hit, xp=xp)  # a fresh buffer
         return p * (1 - p) * u if config.activation == "sigmoid" else u
     if d_p.shape[2] == p.shape[2]:  # squared or masked: a full map
-        mean = xp.sum(p * d_p, axis=1)
+        mean = xp.sum(p * d_p, axis=1) + hit
     else:  # Σ_c p_c dP_c as a matrix-vector product
-        mean = xp.matmul(d_pred[:, None, :], p)[:, 0, :]
-    mean = mean + hit * at
+        mean = xp.matmul(d_pred[:, None, :], p)[:, 0, :] + hit
     dx = product_difference(p, d_p, mean[:, None, :], xp=xp)
-    return scatter_labels(dx, labels, hit * at, xp=xp)
+    del mean
+    return scatter_labels(dx, labels, hit, xp=xp)
 
 
 # torch, sigmoid and identity activations (binary / multilabel): plain autograd, whose

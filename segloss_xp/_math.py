@@ -80,6 +80,9 @@ def safe_pow(base: Array, exponent: float, *, xp: Namespace) -> Array:
         return base
     if exponent == 0:
         return xp.ones_like(base)  # 0**0 == 1 (focal with gamma=0 is cross entropy)
+    if exponent >= 1 and float(exponent).is_integer():
+        # γ·b^(γ−1) is finite at 0 (the default focal γ = 2): no guard, no `where` passes
+        return base ** int(exponent)
     positive = base > 0
     safe = xp.where(positive, base, xp.ones_like(base))
     return xp.where(positive, safe**exponent, xp.zeros_like(base))

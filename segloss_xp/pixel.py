@@ -244,8 +244,14 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
         assert y is not None
         if eps > 0:
             y = y * (1 - eps) + eps / 2
-        loss = _binary_ce(prepared, y, _class_vector("pos_weight", pos_weight, prepared,
-                                                     scalar=True))
+        pw = _class_vector("pos_weight", pos_weight, prepared, scalar=True)
+        fused = native("binary_cross_entropy", xp=xp)
+        if (fused is not None and pix is None and weights is None and prepared.from_logits
+                and prepared.mask is None and prepared.reduction != "none"):
+            # torch's own mean/sum: its backward scales in place instead of a mean's
+            # fresh buffer (WBIN: the same mean over N·C·S elements as reduce_elements)
+            return prepared.poison(fused(prepared.scores, y, pw, prepared.reduction))
+        loss = _binary_ce(prepared, y, pw)
         if weights is not None:
             loss = weights * loss
     if pix is not None:
