@@ -35,7 +35,9 @@ one-hot; ``Σ_c p_c u_c`` and ``Σ_c w_c x_c`` are matrix-vector products.
 
 Each kernel is registered with torch as an ``autograd.Function`` (``setup_context``
 form, so ``torch.func`` and ``torch.compile`` work) and with JAX as a
-``custom_vjp``; the other libraries (no autograd) run the forward alone. Second
+``custom_vjp``; the other libraries (no autograd) run the forward alone. The Lovász
+extension (``lovasz.EXTENSION``, its family's own module) goes through the same
+:func:`run`. Second
 derivatives: torch differentiates the backward's own operations
 (``create_graph=True`` works) and JAX's ``custom_vjp`` supports reverse-over-reverse,
 but not forward mode (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``):
