@@ -79,10 +79,11 @@ def _torch_kernels() -> dict[str, Kernel]:
 
 def _torch_sort_order(keys: Array) -> Array:
     torch = sys.modules["torch"]
-    if _host_sortable(keys) and not torch.compiler.is_compiling() and keys.device.type == "cpu" \
-            and not torch._C._functorch.is_functorch_wrapped_tensor(keys):
+    eager_cpu = (keys.device.type == "cpu" and not torch.compiler.is_compiling()
+                 and not torch._C._functorch.is_functorch_wrapped_tensor(keys))
+    if eager_cpu and _host_sortable(keys):
         # NumPy's vectorised sort of packed keys: the permutation of torch's stable sort,
-        # 6-7x faster on the CPU (W2D: 16 against 99 ms)
+        # 6-7x faster on the CPU (the pooled W2D errors: 19 against 116 ms)
         return torch.from_numpy(host_descending_order(keys.detach().numpy()))
     return torch.sort(keys.detach(), dim=-1, descending=True, stable=True)[1]
 

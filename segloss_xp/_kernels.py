@@ -29,16 +29,16 @@ array code: autograd through those costs little.
 
     l  = pw·y·softplus(−x) + (1 − y)·softplus(x)
     dx = g·(σ(x)·(1 + (pw − 1)·y) − pw·y)        (σ(x) − y without pw)
-    dy = g·(pw·softplus(−x) − softplus(x)) Integer labels enter as a
-gather and a scatter-add of the label class (``_dispatch``), never as a float
-one-hot; ``Σ_c p_c u_c`` and ``Σ_c w_c x_c`` are matrix-vector products.
+    dy = g·(pw·softplus(−x) − softplus(x))
+
+Integer labels enter as a gather and a scatter-add of the label class (``_dispatch``),
+never as a float one-hot; ``Σ_c p_c u_c`` and ``Σ_c w_c x_c`` are matrix-vector products.
 
 Each kernel is registered with torch as an ``autograd.Function`` (``setup_context``
 form, so ``torch.func`` and ``torch.compile`` work) and with JAX as a
 ``custom_vjp``; the other libraries (no autograd) run the forward alone. The Lovász
 extension (``lovasz.EXTENSION``, its family's own module) goes through the same
-:func:`run`. Second
-derivatives: torch differentiates the backward's own operations
+:func:`run`. Second derivatives: torch differentiates the backward's own operations
 (``create_graph=True`` works) and JAX's ``custom_vjp`` supports reverse-over-reverse,
 but not forward mode (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``):
 ``options(closed_form=False)`` runs plain autograd through the forward instead.
