@@ -66,8 +66,7 @@ class options:
         leaner). ``False`` runs plain autograd through the forward instead, which
         forward-mode JAX transforms (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``)
         need. Where plain autograd was measured faster, it runs either way (DESIGN
-        §12): on torch for the pixel terms, the sigmoid statistics and inputs below
-        2^20 elements. ``None`` leaves the current setting.
+        §12 lists where). ``None`` leaves the current setting.
 
     Examples
     --------
