@@ -79,6 +79,19 @@ def plan(rows: list[Row], workloads: list[str]) -> list[tuple[Row, str]]:
     return [(row, wl) for wl in workloads for row in rows if wl in row.workloads]
 
 
+def target_plan(todo: list[tuple[Row, str]], device: str) -> list[tuple[Row, str]]:
+    """``todo`` narrowed to the (row, workload) pairs some target of ``device`` names
+    (``all``: every target), and the reference row on those workloads (the ×CE column):
+    a GPU session measures what the issues ask for in minutes, not the whole table. The
+    compiled rows (the slowest to set up) run last: an interrupted run keeps the others."""
+    named = {(key, t.workload) for t in targets.TARGETS if device in ("all", t.device)
+             for key in (t.ours, t.peer)}
+    workloads = {wl for _, wl in named}
+    chosen = [(row, wl) for row, wl in todo
+              if (row.key, wl) in named or (row.origin == "ref" and wl in workloads)]
+    return sorted(chosen, key=lambda pair: pair[0].framework == "torch-compile")
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -216,9 +229,9 @@ def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace,
         print("interrupted: writing the report of the rows measured so far", file=sys.stderr)
         args.interrupted = True
     for row, wl in runnable:
-        attempts.setdefault((row.key, wl), [{"key": row.key, "workload": wl,
-                                             "status": "skipped",
-                                             "reason": "not run (run interrupted)"}])
+        if not attempts.get((row.key, wl)):  # none, or interrupted in its first attempt
+            attempts[(row.key, wl)] = [{"key": row.key, "workload": wl, "status": "skipped",
+                                        "reason": "not run (run interrupted)"}]
     return {key: merge_attempts(a) for key, a in attempts.items()}
 
 
@@ -610,6 +623,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tiny", action="store_true",
                    help="every workload on the smoke test's tiny shapes (checks that every "
                         "row runs; the numbers mean nothing)")
+    p.add_argument("--targets", action="store_true",
+                   help="only the rows the targets compare (compile rows included), and "
+                        "torch cross entropy on their workloads")
     p.add_argument("--no-chart", action="store_true", help="write no PNG chart")
     p.add_argument("--out", default=None,
                    help="Markdown report path (default benchmarks/results/<date>.md; "
@@ -683,8 +699,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     args.interrupted = False
-    rows = select_rows(args.only, args.compile, args.device)
+    rows = select_rows(args.only, args.compile or args.targets, args.device)
     todo = plan(rows, args.workload_list)
+    if args.targets:
+        todo = target_plan(todo, args.device)
     if args.list:
         for row, wl in todo:
             print(f"{wl:4s} {row.key:32s} {row.label}")

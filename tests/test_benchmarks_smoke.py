@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -216,3 +219,57 @@ def test_module_entry_point_help() -> None:
     proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--help"],
                           capture_output=True, text=True, cwd=run.ROOT, timeout=60)
     assert proc.returncode == 0 and "--quick" in proc.stdout
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_target_plan_runs_what_the_targets_compare(device: str) -> None:
+    """``--targets``: every (row, workload) a target of the device names, the reference
+    row on those workloads, nothing else; the compiled rows last."""
+    args = run.parse_args(["--targets", "--device", device])
+    todo = run.target_plan(run.plan(run.select_rows(None, True, device), args.workload_list),
+                           device)
+    chosen = {(row.key, wl) for row, wl in todo}
+    named = {(key, t.workload) for t in targets.TARGETS if t.device == device
+             for key in (t.ours, t.peer)}
+    assert named <= chosen
+    assert chosen - named <= {("torch.ce" + ("@cuda" if device == "cuda" else ""), wl)
+                              for _, wl in named}
+    compiled = [row.framework == "torch-compile" for row, _ in todo]
+    assert compiled == sorted(compiled)
+    assert any(compiled) == (device == "cuda")
+
+
+def test_interrupt_in_a_first_attempt_reports_the_row_as_not_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGINT/SIGTERM while a row's first process runs: the rows measured so far are
+    reported, the interrupted one as 'not run', no crash."""
+    calls = []
+
+    def fake_run_one(row: registry.Row, wl: str, *args: object, **kwargs: object) -> dict:
+        calls.append(row.key)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return {"key": row.key, "workload": wl, "status": "n/a", "reason": "n/a (measured)"}
+
+    monkeypatch.setattr(run, "run_one", fake_run_one)
+    args = run.parse_args(["--device", "cpu", "--workloads", "W2D", "--rerun-load", "1"])
+    args.interrupted = False
+    todo = run.plan(run.select_rows(r"^(torch\.ce|monai\.dice|optax\.ce)$", False, "cpu"),
+                    ["W2D"])
+    results = run.run_all(todo, args)
+    assert args.interrupted and len(calls) == 2
+    assert sorted(res["reason"] for res in results.values()) == [
+        "n/a (measured)", "not run (run interrupted)", "not run (run interrupted)"]
+
+
+def test_gpu_session_script_is_valid_bash_and_its_bench_flags_parse() -> None:
+    """benchmarks/gpu_session.sh is only run on a lent GPU machine: check here what can
+    be checked without one (its syntax, and that the bench accepts its flags)."""
+    script = Path(run.ROOT) / "benchmarks" / "gpu_session.sh"
+    bash = shutil.which("bash")
+    if bash is not None:
+        subprocess.run([bash, "-n", str(script)], check=True)
+    line = re.search(r"benchmarks\.run (--device cuda --targets)", script.read_text())
+    assert line is not None
+    args = run.parse_args([*line.group(1).split(), "--out", "x-gpu.md"])
+    assert args.device == "cuda" and args.targets
