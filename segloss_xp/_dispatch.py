@@ -69,12 +69,19 @@ def _torch_kernels() -> dict[str, Kernel]:
         # array_api_compat's take_along_axis wraps negative indices: four more passes
         "take_order": lambda values, order: torch.gather(values, -1, order),
         "unsort": lambda values, order: torch.empty_like(values).scatter_(-1, order, values),
-        # p·a − p·b into one fresh buffer (p·(a − b) would broadcast a − b into a second)
-        "product_difference": lambda p, a, b: (p * a).addcmul_(p, b, value=-1),
+        "product_difference": _torch_product_difference,
         "scatter_labels": lambda base, labels, values: base.scatter_add_(
             1, _long(labels)[:, None, :], values[:, None, :]),
         "stop_gradient": lambda x: x.detach(),
     }
+
+
+def _torch_product_difference(p: Array, a: Array, b: Array) -> Array:
+    # a − b into one fresh buffer, then multiplied by p in place: two passes, where
+    # p·a − p·b (mul, then addcmul_) takes three (./dev bench W3D dice forward+backward:
+    # the backward's elementwise part 25 -> 21 ms in isolation)
+    difference = a - b
+    return difference.mul_(p) if difference.shape == p.shape else difference * p
 
 
 def _torch_sort_order(keys: Array) -> Array:

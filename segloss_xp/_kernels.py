@@ -219,7 +219,7 @@ def _stats_backward(residuals: Arrays, cotangents: Arrays, *, config: StatsConfi
     t = target if m is None else target * m
     u = d_inter[:, :, None] * t + d_p
     if config.activation == "softmax":
-        dx = p * (u - xp.sum(p * u, axis=1, keepdims=True))
+        dx = product_difference(p, u, xp.sum(p * u, axis=1, keepdims=True), xp=xp)
     else:
         dx = p * (1 - p) * u if config.activation == "sigmoid" else u
     if not _wants_gradient(target):

@@ -34,6 +34,11 @@ UPPER = {"mcc_loss": 2.0}
 ZERO_AT_OPTIMUM = [name for name in LOSSES if name != "mcc_loss"]
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
 EXACT = {"rtol": 1e-12, "atol": 1e-14}  # an identity exact in exact arithmetic
+# MCC of a class that fills every image (S = G): its numerator S·I − P·G is 0 in exact
+# arithmetic and its denominator √eps (eps = 1e-5), so the rounding of the two products
+# (≤ 2ε·S·I with S ≤ 48 pooled elements here: ~1e-12) is amplified by 1/√eps ≈ 316 and
+# differs between the two summation orders (seen: 1.1e-12)
+POOLING_TOLERANCE = {"mcc_loss": {"rtol": 1e-12, "atol": 1e-9}}
 
 
 @pytest.fixture(params=["numpy", "torch"], scope="module")  # stateless: safe to share
@@ -172,7 +177,7 @@ def test_batch_pooling_is_the_concatenated_volume(be: Backend, p: dict[str, Any]
         single = _run(be, fn, x_cat, y_cat, mode=p["mode"], reduction="none")
         per_class = takes(fn, "class_weights")  # an (N, C) table; else one value per image
         np.testing.assert_allclose(pooled, single[0] if per_class else single,
-                                   **EXACT, err_msg=name)
+                                   **POOLING_TOLERANCE.get(name, EXACT), err_msg=name)
 
 
 @PROPERTY
