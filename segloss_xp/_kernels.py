@@ -273,9 +273,8 @@ def _label_forward(x: Array, labels: Array, alpha: Array | None, weights: Array 
     ``weights`` ``(N, C)`` (broadcast) or None."""
     log_p = log_softmax(x, axis=1, xp=xp)  # one fused pass; exact for logits of 1e4
     log_q = take_labels(log_p, labels, xp=xp)
-    loss = -log_q
-    if config.gamma != 0:
-        loss = safe_pow(-xp.expm1(log_q), config.gamma, xp=xp) * loss
+    # −(1 − q)^γ·log q, negated once after the product
+    loss = -log_q if config.gamma == 0 else -(_modulation(log_q, config.gamma, xp=xp) * log_q)
     if alpha is not None:
         loss = take_labels(alpha, labels, xp=xp) * loss
     # the backward recomputes p (one fused softmax): no full-size buffer is kept
@@ -287,6 +286,13 @@ def _label_forward(x: Array, labels: Array, alpha: Array | None, weights: Array 
     smooth = -(xp.sum(log_p, axis=1) if weights is None
                else xp.matmul(weights[:, None, :], log_p)[:, 0, :])
     return ((1 - config.epsilon) * loss + (config.epsilon / c) * smooth,), residuals
+
+
+def _modulation(log_q: Array, gamma: float, *, xp: Namespace) -> Array:
+    """The focal factor ``(1 − q)^γ`` from ``log q``, accurate near ``q = 1`` (``expm1``);
+    ``γ = 2`` (the default) as ``e·e`` with ``e = q − 1``: no negation, no power."""
+    e = xp.expm1(log_q)
+    return e * e if gamma == 2 else safe_pow(-e, gamma, xp=xp)
 
 
 def _label_backward(residuals: Arrays, cotangents: Arrays, *, config: LabelConfig,
