@@ -58,10 +58,6 @@ def _torch_kernels() -> dict[str, Kernel]:
         "label_counts": _torch_label_counts,
         "extrema": lambda x: tuple(torch.aminmax(x)),  # one pass, not two
         "host_extrema": lambda x: tuple(torch.stack(torch.aminmax(x)).tolist()),
-        # per-pixel (N, S): torch's label smoothing with class weights is ours (DESIGN §4)
-        "cross_entropy_labels": lambda x, labels, weight, epsilon, reduction="none": (
-            functional.cross_entropy(x, _long(labels), weight=weight, reduction=reduction,
-                                     label_smoothing=epsilon)),
         "binary_cross_entropy": lambda x, y, pos_weight, reduction="none": (
             functional.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight,
                                                         reduction=reduction)),

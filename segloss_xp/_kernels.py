@@ -328,7 +328,7 @@ def _label_backward(residuals: Arrays, cotangents: Arrays, *, config: LabelConfi
 # torch: plain autograd through log_softmax and the (N, S) focal algebra (./dev bench rows
 # ours.focal.torch vs ours.focal.torch-plain, forward+backward: W2D 10.7 -> 9.78 ms, W3D
 # 86.9 vs 90.8 ms, within this machine's run-to-run spread; more memory kept, W3D 310 ->
-# 434 MiB). Cross entropy itself is F.cross_entropy (pixel._fused_cross_entropy).
+# 434 MiB). Cross entropy too: this chain beats F.cross_entropy (pixel._label_term).
 LABEL_TERM = Kernel("label_term", _label_forward, _label_backward,
                     plain_on=frozenset({"torch"}))
 

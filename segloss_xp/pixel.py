@@ -66,18 +66,15 @@ def _pick(values: Array, index: Array, prepared: Prepared) -> Array:
 
 def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
                 weights: Array | None, gamma: float, epsilon: float) -> Array:
-    """The softmax label term ``(N, S)`` from logits (``_kernels.LABEL_TERM``; cross
-    entropy on torch: ``F.cross_entropy``, whose fused backward is faster there).
+    """The softmax label term ``(N, S)`` from logits (``_kernels.LABEL_TERM``).
 
     ``alpha`` and ``weights``: ``(1, C, 1)`` class vectors or None; ``index`` from
-    :func:`_label_index`.
+    :func:`_label_index`. Cross entropy too: on torch the term's plain chain
+    (``log_softmax``, a gather) beats ``F.cross_entropy`` forward+backward, with or without
+    class weights, smoothing and ``ignore_index`` (./dev bench, see the CHANGELOG).
     """
     xp = prepared.xp
     n, c = prepared.scores.shape[:2]
-    fused = (_fused_cross_entropy(prepared, index, weights, epsilon, "none")
-             if gamma == 0 and alpha is weights else None)
-    if fused is not None:
-        return fused
 
     def rows(vector: Array | None) -> Array | None:
         return None if vector is None else xp.broadcast_to(xp.reshape(vector, (1, c)), (n, c))
@@ -87,29 +84,14 @@ def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
 
 
 def _library_reduces(prepared: Prepared, pixel_weights: Array | None) -> bool:
-    """Whether a fused cross entropy from logits may reduce the loss map itself.
+    """Whether a fused binary cross entropy from logits may reduce the loss map itself.
 
-    Its mean is ours only where no element is masked or weighted per pixel (the pixel
-    count, or ``Σ w_y`` with class weights; torch's mean of an all-ignored input is NaN,
-    ours 0); its backward then scales in place instead of reading a per-pixel map.
+    Its mean is ours only where no element is masked or weighted per element (torch's
+    mean of an all-ignored input is NaN, ours 0); its backward then scales in place
+    instead of reading a per-element map.
     """
     return (prepared.from_logits and prepared.mask is None and pixel_weights is None
             and prepared.reduction != "none")
-
-
-def _fused_cross_entropy(prepared: Prepared, index: Array, weights: Array | None,
-                         epsilon: float, reduction: str) -> Array | None:
-    """Cross entropy from logits by the library's fused kernel (torch:
-    ``F.cross_entropy`` and its own fused backward), or None where there is none;
-    ``reduction`` other than "none" only where :func:`_library_reduces`.
-    """
-    xp = prepared.xp
-    fused = native("cross_entropy_labels", xp=xp)
-    if fused is None:
-        return None
-    c = prepared.num_classes
-    return fused(prepared.scores, index, None if weights is None
-                 else xp.reshape(weights, (c,)), epsilon, reduction)
 
 
 def _log_mix(y: Array, log_a: Array, log_b: Array, *, xp: Namespace) -> Array:
@@ -220,11 +202,6 @@ def cross_entropy_term(prepared: Prepared, *, class_weights: Weights, pos_weight
         num_classes = prepared.num_classes
         if prepared.labels is not None:
             index = _label_index(prepared)
-            if _library_reduces(prepared, pix):
-                reduced = _fused_cross_entropy(prepared, index, weights, eps,
-                                               prepared.reduction)
-                if reduced is not None:
-                    return prepared.poison(reduced)
             if weights is not None and pix is None:
                 label_weight = _pick(weights, index, prepared)
                 denominator = xp.sum(reduce_elements(label_weight, prepared.element_mask(),

@@ -183,21 +183,3 @@ def test_delegated_operation_equals_its_generic_version(
     monkeypatch.setattr(_dispatch, "native", lambda operation, *, xp: None)
     want = backend.to_numpy(_operations(xp, backend)[op]())
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-
-
-def test_torch_cross_entropy_delegation_equals_the_label_kernel() -> None:
-    """torch's ``F.cross_entropy`` row (weights, smoothing, per pixel) equals the kernel."""
-    torch = pytest.importorskip("torch", reason="torch is not installed")
-    import array_api_compat.torch as xp
-
-    from segloss_xp._kernels import LABEL_TERM, LabelConfig, run
-    rng = np.random.default_rng(4)
-    x = torch.asarray(rng.normal(size=(2, 3, 7)))
-    labels = torch.asarray(rng.integers(0, 3, (2, 7)))
-    weights = torch.asarray([0.2, 1.0, 3.0], dtype=torch.float64)
-    fused = _dispatch.native("cross_entropy_labels", xp=xp)
-    assert fused is not None
-    rows = weights[None, :].expand(2, 3)
-    (want,) = run(LABEL_TERM, x, labels, rows, rows, config=LabelConfig(epsilon=0.1), xp=xp)
-    np.testing.assert_allclose(fused(x, labels, weights, 0.1).numpy(), want.numpy(),
-                               rtol=1e-12, atol=1e-14)
