@@ -191,12 +191,15 @@ def test_wheel_holds_only_the_package(dist: dict[str, Any]) -> None:
     assert package == on_disk
     with zipfile.ZipFile(dist["wheel"]) as archive:
         assert archive.read(info + "top_level.txt").decode().split() == ["segloss_xp"]
+        # the license text ships beside the SPDX expression (PEP 639 License-File)
+        assert archive.read(info + "licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
+        assert "License-File: LICENSE" in archive.read(info + "METADATA").decode("utf-8")
 
 
 def test_sdist_holds_what_a_rebuild_needs(dist: dict[str, Any]) -> None:
     with tarfile.open(dist["sdist"]) as archive:
         names = {m.name.split("/", 1)[1] for m in archive.getmembers() if m.isfile()}
-    assert {"pyproject.toml", "README.md", "CHANGELOG.md", "PKG-INFO"} <= names
+    assert {"pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "PKG-INFO"} <= names
     assert [n for n in names if n.startswith(NOT_SHIPPED)] == []
     with zipfile.ZipFile(dist["wheel"]) as archive:  # the wheel was built from this sdist
         wheel_package = {n for n in archive.namelist() if n.startswith("segloss_xp/")}
