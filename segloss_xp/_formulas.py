@@ -55,8 +55,9 @@ def _overlap(num: Array, den: Array, *, smooth: float, xp: Namespace) -> Array:
 
     Every overlap denominator is ``smooth`` plus a nonnegative combination of the
     statistics, so with ``smooth > 0`` it is never 0 for valid (nonnegative) statistics:
-    a plain division, with no guard (whose masks and selects were 17 % of a TINY
-    ``dice_loss`` forward+backward).
+    a plain division, with no guard (whose masks and selects cost a TINY ``dice_loss``
+    forward+backward a sixth of its time: ./dev bench TINY ÷ MONAI 2.21× and 1.12× before,
+    1.37× and 1.33× after, 2026-12-02).
     """
     return num / den if smooth > 0 else safe_divide(num, den, fill=1.0, xp=xp)
 
