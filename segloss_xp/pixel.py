@@ -70,9 +70,9 @@ def _label_term(prepared: Prepared, index: Array, *, alpha: Array | None,
 
     ``alpha`` and ``weights``: ``(1, C, 1)`` class vectors or None; ``index`` from
     :func:`_label_index`. Cross entropy too: on torch the term's plain chain
-    (``log_softmax``, a gather) was faster than ``F.cross_entropy`` forward+backward in
-    process, with or without class weights, smoothing and ``ignore_index``, and ties with
-    it in ./dev bench (W2D ÷ ``F.cross_entropy`` 1.05×/1.08× with it, 1.10×/1.06× without).
+    (``log_softmax``, a gather) ties with ``F.cross_entropy`` forward+backward in ./dev
+    bench (W2D ÷ ``F.cross_entropy`` 1.05×/1.08× with it, 1.10×/1.06× without, side by
+    side), so one path serves every configuration.
     """
     xp = prepared.xp
     n, c = prepared.scores.shape[:2]

@@ -266,10 +266,11 @@ def test_gpu_session_script_is_valid_bash_and_its_bench_flags_parse() -> None:
     """benchmarks/gpu_session.sh is only run on a lent GPU machine: check here what can
     be checked without one (its syntax, and that the bench accepts its flags)."""
     script = Path(run.ROOT) / "benchmarks" / "gpu_session.sh"
-    bash = shutil.which("bash")
-    if bash is not None:
-        subprocess.run([bash, "-n", str(script)], check=True)
     line = re.search(r"benchmarks\.run (--device cuda --targets)", script.read_text())
     assert line is not None
     args = run.parse_args([*line.group(1).split(), "--out", "x-gpu.md"])
     assert args.device == "cuda" and args.targets
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed: the script's syntax is not checked")
+    subprocess.run([bash, "-n", str(script)], check=True)
