@@ -57,7 +57,7 @@ def _torch_kernels() -> dict[str, Kernel]:
             (values.shape[0], num_classes)).scatter_add_(1, _long(labels), values),
         "label_counts": _torch_label_counts,
         "extrema": lambda x: tuple(torch.aminmax(x)),  # one pass, not two
-        "host_extrema": lambda x: tuple(torch.stack(torch.aminmax(x)).tolist()),
+        "host_extrema": _torch_host_extrema,
         "binary_cross_entropy": lambda x, y, pos_weight, reduction="none": (
             functional.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight,
                                                         reduction=reduction)),
@@ -70,6 +70,15 @@ def _torch_kernels() -> dict[str, Kernel]:
             1, _long(labels)[:, None, :], values[:, None, :]),
         "stop_gradient": lambda x: x.detach(),
     }
+
+
+def _torch_host_extrema(x: Array) -> tuple[Any, Any]:
+    # one pass; on the CPU each 0-d result read directly (no stack: TINY dice forward
+    # 5 µs less), elsewhere one stacked transfer (one sync, not two)
+    low, high = sys.modules["torch"].aminmax(x)
+    if x.device.type == "cpu":
+        return low.item(), high.item()
+    return tuple(sys.modules["torch"].stack((low, high)).tolist())
 
 
 def _torch_product_difference(p: Array, a: Array, b: Array) -> Array:

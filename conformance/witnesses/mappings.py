@@ -192,6 +192,10 @@ MAPPINGS: tuple[Mapping, ...] = (
             "dice_loss(x, y, smooth=0.0)", "labels_full",
             note="kornia leaves classes absent from an image out of its mean and adds "
             "``eps`` to the denominator only; ``average=\"micro\"`` pools the classes"),
+    Mapping("kornia", "tversky_loss", "TverskyLoss(alpha=0.3, beta=0.7)(x, y)",
+            "tversky_loss(x, y, alpha=0.3, beta=0.7, smooth=0.0)", "labels_full",
+            note="as kornia's Dice: absent classes left out of the mean, ``eps`` in the "
+            "denominator only"),
     Mapping("kornia", "focal_loss", 'FocalLoss(alpha=None, gamma=2.0, reduction="sum")(x, y)',
             'focal_loss(x, y, gamma=2.0, reduction="sum")',
             note='kornia\'s ``"mean"`` divides by N·C·spatial (ours by the pixels)'),
@@ -210,6 +214,14 @@ MAPPINGS: tuple[Mapping, ...] = (
             "jnp.mean(optax.losses.dice_loss(x, onehot, alpha=0.3, beta=0.7, smooth=1.0))",
             "tversky_loss(x, y, class_axis=-1, alpha=0.3, beta=0.7, smooth=1.0)",
             "labels_last"),
+    Mapping("optax", "dice_loss",
+            "optax.losses.multiclass_generalized_dice_loss(x, onehot, smooth=1.0)",
+            "dice_loss(x, y, class_axis=-1, smooth=2.0, "
+            "class_weights=4 * (w := 1 / (onehot.sum((0, 1, 2)) ** 2 + 1e-7)) / w.sum())",
+            "labels_last",
+            note="optax's generalized Dice weighs the per-class Dice losses by "
+            "``1/(G_c² + 1e-7)`` of the whole batch, normalised to mean 1: a weighted Dice, "
+            "not Sudre's ratio of weighted sums (``generalized_dice_loss``)"),
     Mapping("optax", "dice_loss", "jnp.mean(optax.losses.binary_dice_loss(x, y))",
             'dice_loss(x, y, mode="binary", class_axis=-1, smooth=2.0)', "binary_last"),
     Mapping("optax", "cross_entropy",
