@@ -110,7 +110,8 @@ def device(x: Array) -> Any:
 
 def is_array(x: object) -> bool:
     """True for an array of any supported library (not a list or tuple of them)."""
-    return bool(compat.is_array_api_obj(x))
+    # torch first: array_api_compat's functools-cached checks make torch.compile warn
+    return _is_torch(x) or bool(compat.is_array_api_obj(x))
 
 
 def compute_dtype(dtype: Any, *, xp: Namespace) -> Any:

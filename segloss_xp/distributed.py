@@ -26,7 +26,6 @@ module imports neither torch nor JAX.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -70,7 +69,9 @@ def all_reduce_stats(stats: Sequence[Any], *, group: Any = None) -> Stats:
     -----
     One collective for all statistics: they are flattened into one new buffer, summed
     in place there with ``torch.distributed.all_reduce`` and split again (no deprecated
-    API such as ``torch.distributed.nn``, no warning).
+    API such as ``torch.distributed.nn``, no warning). Inside ``torch.compile`` the sum is
+    torch's functional all-reduce, which the compiler traces: a compiled loss of the
+    all-reduced statistics is one graph (``fullgraph=True`` works).
 
     **Gradient scale.** The backward is the adjoint of the sum over ranks: it sums the
     incoming gradients over the ranks (a second, equally small all-reduce), as the
@@ -121,7 +122,8 @@ def all_reduce_stats(stats: Sequence[Any], *, group: Any = None) -> Stats:
         raise RuntimeError("all_reduce_stats needs torch.distributed initialised: call "
                            "torch.distributed.init_process_group(...) first (torchrun "
                            "sets its environment)")
-    return tuple(_all_reduce_function().apply(group, *tensors))
+    function = _FUNCTIONS.get("all_reduce") or _all_reduce_function()
+    return tuple(function.apply(group, *tensors))
 
 
 def _checked(stats: Sequence[Any], is_array: Callable[[Any], bool], kind: str, *,
@@ -143,7 +145,11 @@ def _checked(stats: Sequence[Any], is_array: Callable[[Any], bool], kind: str, *
     return list(stats)
 
 
-@functools.cache
+# built on first use and kept in a plain dict: torch.compile traces through a
+# functools.cache into the class definition (a graph break)
+_FUNCTIONS: dict[str, Any] = {}
+
+
 def _all_reduce_function() -> Any:
     """The ``autograd.Function`` summing tensors over a group (built on first use)."""
     import torch
@@ -153,7 +159,15 @@ def _all_reduce_function() -> Any:
     def all_reduce(group: Any, tensors: Sequence[Any]) -> tuple[Any, ...]:
         # one new flat buffer, so one collective and no input modified in place
         flat = torch.cat([t.reshape(-1) for t in tensors])
-        dist.all_reduce(flat, op=dist.ReduceOp.SUM, group=group)
+        if torch.compiler.is_compiling():
+            # the functional collective is what torch.compile traces (dist.all_reduce is
+            # a graph break there, with a warning); eager keeps the public in-place one
+            from torch.distributed import _functional_collectives as functional
+
+            flat = functional.all_reduce(flat, "sum", dist.group.WORLD if group is None
+                                         else group)
+        else:
+            dist.all_reduce(flat, op=dist.ReduceOp.SUM, group=group)
         parts = torch.split(flat, [t.numel() for t in tensors])
         # clones, not views of one buffer: outputs a caller may modify in place
         return tuple(p.reshape(t.shape).clone() for p, t in zip(parts, tensors, strict=True))
@@ -173,6 +187,7 @@ def _all_reduce_function() -> Any:
             # the adjoint of a sum over ranks is the sum over ranks (see the docstring)
             return (None, *all_reduce(ctx.group, grads))
 
+    _FUNCTIONS["all_reduce"] = AllReduceSum
     return AllReduceSum
 
 

@@ -265,6 +265,26 @@ def test_torch_compile_prints_no_warning(name: str) -> None:
     assert not ours, ours
 
 
+@pytest.mark.parametrize("kind", ["dice", "generalized_dice", "mcc"])
+def test_torch_compile_of_loss_from_stats_prints_no_warning(kind: str) -> None:
+    # region_loss_from_stats checks its arrays itself: array_api_compat's functools-cached
+    # type checks printed six "lru_cache-wrapped function" warnings here
+    _need("torch")
+    import torch
+
+    count = kind == "mcc"
+    stats = sx.soft_confusion(torch.tensor(X4), torch.tensor(LABELS), batch=True, count=count)
+    torch.compile(lambda a, b: (a * 2).sum())(torch.ones(2), torch.ones(2))  # torch's own
+    torch._dynamo.reset()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.compile(lambda *s: sx.region_loss_from_stats(s, kind=kind),
+                      fullgraph=True)(*stats)
+    ours = [str(w.message).splitlines()[0] for w in caught
+            if "torch/jit/" not in w.filename.replace("\\", "/")]
+    assert not ours, ours
+
+
 def test_binary_bool_volume_without_channel_axis(backend: Backend) -> None:
     # the one-hot refusal reads bool targets too (strict forbids comparing bools with ints)
     mask = RNG.random((2, 3, 4, 5)) < 0.5
