@@ -118,6 +118,30 @@ def test_torch_second_derivative_through_the_kernel(name: str) -> None:
     np.testing.assert_allclose(fused, hessian_vector(False), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["dice_loss", "cross_entropy", "focal_loss",
+                                  "lovasz_softmax_loss"])
+def test_jax_reverse_over_reverse_through_the_kernel(name: str) -> None:
+    # the module docstring's claim: a custom_vjp (its backward behind a barrier) is
+    # differentiable again in reverse mode
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)  # as the conformance suite
+    fn = getattr(sx, name)
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((2, 3, 4, 4)))
+    y = jnp.asarray(rng.integers(0, 3, (2, 4, 4)))
+
+    def hessian_vector(closed_form: bool) -> np.ndarray:
+        with sx.options(closed_form=closed_form):
+            return np.asarray(jax.grad(
+                lambda a: jnp.sum(jax.grad(lambda b: fn(b, y))(a) ** 2))(x))
+
+    fused = hessian_vector(True)
+    assert np.any(fused != 0)
+    np.testing.assert_allclose(fused, hessian_vector(False), rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_jax_jit_gradient_of_a_kernel_beside_window_pooling_equals_eager(dtype: str) -> None:
     # clDice mixed with Dice: the statistics kernel's custom_vjp and window max/min of the
