@@ -110,8 +110,13 @@ def device(x: Array) -> Any:
 
 def is_array(x: object) -> bool:
     """True for an array of any supported library (not a list or tuple of them)."""
-    # torch first: array_api_compat's functools-cached checks make torch.compile warn
-    return _is_torch(x) or bool(compat.is_array_api_obj(x))
+    # torch tensors and Python values first: array_api_compat's functools-cached checks
+    # make torch.compile warn (class_weights=[...] inside a compiled loss)
+    if _is_torch(x):
+        return True
+    if isinstance(x, (bool, int, float, complex, str, list, tuple, dict, type(None))):
+        return False
+    return bool(compat.is_array_api_obj(x))
 
 
 def compute_dtype(dtype: Any, *, xp: Namespace) -> Any:

@@ -265,6 +265,29 @@ def test_torch_compile_prints_no_warning(name: str) -> None:
     assert not ours, ours
 
 
+@pytest.mark.parametrize(("name", "kw"), [
+    ("cross_entropy", {"class_weights": [0.5, 1.0, 2.0, 4.0]}),
+    ("dice_loss", {"class_weights": (0.5, 1.0, 2.0, 4.0)}),
+    ("focal_loss", {"alpha": [0.1, 0.2, 0.3, 0.4]}),
+])
+def test_torch_compile_with_sequence_keywords_prints_no_warning(name: str,
+                                                                kw: dict[str, Any]) -> None:
+    # a Python sequence went through array_api_compat's functools-cached type checks
+    _need("torch")
+    import torch
+
+    fn = getattr(sx, name)
+    torch.compile(lambda a, b: (a * 2).sum())(torch.ones(2), torch.ones(2))  # torch's own
+    torch._dynamo.reset()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.compile(lambda a, b: fn(a, b, **kw), fullgraph=True)(torch.tensor(X4),
+                                                                   torch.tensor(LABELS))
+    ours = [str(w.message).splitlines()[0] for w in caught
+            if "torch/jit/" not in w.filename.replace("\\", "/")]
+    assert not ours, ours
+
+
 @pytest.mark.parametrize("kind", ["dice", "generalized_dice", "mcc"])
 def test_torch_compile_of_loss_from_stats_prints_no_warning(kind: str) -> None:
     # region_loss_from_stats checks its arrays itself: array_api_compat's functools-cached
