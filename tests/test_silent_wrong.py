@@ -243,25 +243,30 @@ def test_check_inputs_refuses_traced_arrays() -> None:
 # ----------------------------------------------------------------------------- compile: quiet
 
 
+def _compile_warnings(fn: Any, *arrays: np.ndarray) -> list[str]:
+    """The warnings of compiling ``fn`` (``fullgraph=True``) on torch copies of ``arrays``,
+    less torch's own (its first compile, torch.jit's deprecation)."""
+    import torch
+
+    torch.compile(lambda a, b: (a * 2).sum())(torch.ones(2), torch.ones(2))  # torch's own
+    torch._dynamo.reset()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.compile(fn, fullgraph=True)(*(torch.tensor(a) for a in arrays))
+    return [str(w.message).splitlines()[0] for w in caught
+            if "torch/jit/" not in w.filename.replace("\\", "/")]
+
+
 @pytest.mark.parametrize("name", sorted(losses()))
 def test_torch_compile_prints_no_warning(name: str) -> None:
     _need("torch")
     import inspect
 
-    import torch
-
     fn = losses()[name]
     x, y, kw = _inputs(name)
     if "per_image" in inspect.signature(fn).parameters:
         kw = {**kw, "per_image": True}
-    torch.compile(lambda a, b: (a * 2).sum())(torch.ones(2), torch.ones(2))  # torch's own
-    torch._dynamo.reset()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.compile(lambda a, b: fn(a, b, **kw), fullgraph=True)(torch.tensor(x),
-                                                                   torch.tensor(y))
-    ours = [str(w.message).splitlines()[0] for w in caught
-            if "torch/jit/" not in w.filename.replace("\\", "/")]  # torch.jit's deprecation
+    ours = _compile_warnings(lambda a, b: fn(a, b, **kw), x, y)
     assert not ours, ours
 
 
@@ -274,17 +279,8 @@ def test_torch_compile_with_sequence_keywords_prints_no_warning(name: str,
                                                                 kw: dict[str, Any]) -> None:
     # a Python sequence went through array_api_compat's functools-cached type checks
     _need("torch")
-    import torch
-
     fn = getattr(sx, name)
-    torch.compile(lambda a, b: (a * 2).sum())(torch.ones(2), torch.ones(2))  # torch's own
-    torch._dynamo.reset()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.compile(lambda a, b: fn(a, b, **kw), fullgraph=True)(torch.tensor(X4),
-                                                                   torch.tensor(LABELS))
-    ours = [str(w.message).splitlines()[0] for w in caught
-            if "torch/jit/" not in w.filename.replace("\\", "/")]
+    ours = _compile_warnings(lambda a, b: fn(a, b, **kw), X4, LABELS)
     assert not ours, ours
 
 
@@ -293,18 +289,8 @@ def test_torch_compile_of_loss_from_stats_prints_no_warning(kind: str) -> None:
     # region_loss_from_stats checks its arrays itself: array_api_compat's functools-cached
     # type checks printed six "lru_cache-wrapped function" warnings here
     _need("torch")
-    import torch
-
-    count = kind == "mcc"
-    stats = sx.soft_confusion(torch.tensor(X4), torch.tensor(LABELS), batch=True, count=count)
-    torch.compile(lambda a, b: (a * 2).sum())(torch.ones(2), torch.ones(2))  # torch's own
-    torch._dynamo.reset()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.compile(lambda *s: sx.region_loss_from_stats(s, kind=kind),
-                      fullgraph=True)(*stats)
-    ours = [str(w.message).splitlines()[0] for w in caught
-            if "torch/jit/" not in w.filename.replace("\\", "/")]
+    stats = sx.soft_confusion(X4, LABELS, batch=True, count=kind == "mcc")
+    ours = _compile_warnings(lambda *s: sx.region_loss_from_stats(s, kind=kind), *stats)
     assert not ours, ours
 
 
