@@ -103,6 +103,22 @@ def machine_load(seconds: float = 0.5) -> float:
     return (b1 - b0) / max(t1 - t0, 1)
 
 
+def worker_env(malloc: str, threads: int) -> dict[str, str]:
+    """The environment of a measuring subprocess (glibc malloc mode, thread count)."""
+    env = dict(os.environ)
+    env.update(MALLOC_MODES[malloc])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def machine_line() -> str:
+    return (f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
 def run_one(row: Row, workload: str, args: argparse.Namespace, env: dict[str, str],
             shape: tuple[int, ...] | None = None) -> dict[str, Any]:
     env = dict(env)
@@ -166,12 +182,7 @@ def merge_attempts(attempts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_all(todo: list[tuple[Row, str]], args: argparse.Namespace,
             progress: Progress | None = None) -> dict[tuple[str, str], Any]:
-    env = dict(os.environ)
-    env.update(MALLOC_MODES[args.malloc])
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env["OMP_NUM_THREADS"] = str(args.threads)
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env = worker_env(args.malloc, args.threads)
     attempts: dict[tuple[str, str], list[dict[str, Any]]] = {}
     runnable: list[tuple[Row, str]] = []
     for row, wl in todo:
@@ -723,8 +734,7 @@ def _main(argv: list[str] | None) -> int:
     pair_list = pairs(rows, results, args.workload_list)
     meta = {
         "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Linux "
-                   f"{platform.release()}, Python {platform.python_version()}",
+        "machine": machine_line(),
         "versions": peers.peer_versions(),
         "command": "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None
                                                           else argv),

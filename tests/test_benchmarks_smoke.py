@@ -17,7 +17,9 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -274,3 +276,52 @@ def test_gpu_session_script_is_valid_bash_and_its_bench_flags_parse() -> None:
     if bash is None:
         pytest.skip("bash is not installed: the script's syntax is not checked")
     subprocess.run([bash, "-n", str(script)], check=True)
+
+
+# ----------------------------------------------------------------------------- paired ratios
+
+
+def test_time_pair_alternates_and_takes_the_median_ratio_of_each_round() -> None:
+    from benchmarks import paired
+
+    calls: list[str] = []
+
+    def side(name: str, seconds: float) -> Any:
+        def call() -> None:
+            calls.append(name)
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < seconds:
+                pass
+        return call
+
+    res = paired.time_pair(side("ours", 0.004), side("peer", 0.002), budget=0.0,
+                           min_rounds=4, max_rounds=4)
+    timed = calls[-8:]  # after the warm-up calls
+    assert timed == ["ours", "peer", "peer", "ours"] * 2
+    assert res["rounds"] == 4 and len(res["times_ms"]["ours"]) == 4
+    assert 1.5 < res["ratio"] < 2.5 and res["q1"] <= res["ratio"] <= res["q3"]
+
+
+def test_paired_targets_are_the_cpu_time_targets() -> None:
+    from benchmarks import paired
+
+    chosen = [targets.TARGETS[i] for i in paired.paired_targets()]
+    assert chosen and all(t.device == "cpu" and t.metric in ("fb", "fwd") for t in chosen)
+    left_out = [t for t in targets.TARGETS if t not in chosen and t.device == "cpu"]
+    assert left_out and all(t.metric == "fb_mib" for t in left_out)  # peaks: ./dev bench
+    assert [targets.TARGETS[i].workload for i in paired.paired_targets("tiny")] == ["TINY"]
+
+
+def test_paired_end_to_end(tmp_path: Path) -> None:
+    """One target through the subprocess worker into the report and its JSON."""
+    from benchmarks import paired
+
+    out = tmp_path / "paired.md"
+    rc = paired.main(["--only", "tiny", "--shape", "1,2,8,8", "--budget", "0",
+                      "--min-rounds", "3", "--max-rounds", "3", "--out", str(out)])
+    assert rc == 0
+    (line,) = [ln for ln in out.read_text().splitlines() if ln.startswith("| tiny dice")]
+    assert line.rstrip(" |").endswith(("met", "missed")), line
+    (result,) = json.loads(out.with_suffix(".json").read_text())["results"]
+    assert result["rounds"] == 3 and result["workload"] == "TINY", result
+    assert result["ours_ms"] > 0 and result["peer_ms"] > 0
