@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             line = res.get("reason", res.get("status", "?"))
         print(f"[{n}/{len(chosen)}] {t.name} {t.workload}: {line}", file=sys.stderr)
         results.append(res)
-    meta = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    meta = {"kind": "paired", "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "python -m benchmarks.paired " + " ".join(sys.argv[1:] if argv is None
                                                                   else argv),
             "machine": f"Machine: {machine_line()}, torch.set_num_threads({args.threads})."}

@@ -4,9 +4,10 @@
 README.md between the markers ``<!-- speed-table: FILES -->`` and
 ``<!-- /speed-table -->``, ``--check`` exits 1 when README.md differs. FILES
 are the newest CPU results file and, when one exists, the newest GPU results
-file (``*-gpu.json``) in ``benchmarks/results/``; quick runs and runs on
-overridden shapes are never used. ``tests/test_benchmarks_smoke.py`` checks
-that the block names those files and equals their rendering.
+file (``*-gpu.json``) in ``benchmarks/results/``; quick runs, runs on
+overridden shapes and paired readings (``benchmarks.paired``) are never used.
+``tests/test_benchmarks_smoke.py`` checks that the block names those files and equals
+their rendering.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def load(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 def _usable(path: Path) -> bool:
     meta = json.loads(path.read_text())["meta"]
     args = meta.get("args", {})
-    return not args.get("quick") and not args.get("shape") and not meta.get("interrupted")
+    return (meta.get("kind") != "paired"  # benchmarks.paired: a second reading, not a run
+            and not args.get("quick") and not args.get("shape") and not meta.get("interrupted"))
 
 
 def newest_results(directory: Path = RESULTS) -> list[Path]:

@@ -322,6 +322,9 @@ def test_paired_end_to_end(tmp_path: Path) -> None:
     assert rc == 0
     (line,) = [ln for ln in out.read_text().splitlines() if ln.startswith("| tiny dice")]
     assert line.rstrip(" |").endswith(("met", "missed")), line
-    (result,) = json.loads(out.with_suffix(".json").read_text())["results"]
+    payload = json.loads(out.with_suffix(".json").read_text())
+    (result,) = payload["results"]
     assert result["rounds"] == 3 and result["workload"] == "TINY", result
     assert result["ours_ms"] > 0 and result["peer_ms"] > 0
+    # a paired reading never becomes the README's speed table
+    assert payload["meta"]["kind"] == "paired" and not readme._usable(out.with_suffix(".json"))
