@@ -108,13 +108,16 @@ def device(x: Array) -> Any:
     return compat.device(x)
 
 
+_PYTHON_VALUES = frozenset({bool, int, float, complex, str, list, tuple, dict, type(None)})
+
+
 def is_array(x: object) -> bool:
     """True for an array of any supported library (not a list or tuple of them)."""
     # torch tensors and Python values first: array_api_compat's functools-cached checks
     # make torch.compile warn (class_weights=[...] inside a compiled loss)
     if _is_torch(x):
         return True
-    if isinstance(x, (bool, int, float, complex, str, list, tuple, dict, type(None))):
+    if type(x) in _PYTHON_VALUES:  # exact types: a NumPy float64 is a float subclass
         return False
     return bool(compat.is_array_api_obj(x))
 
