@@ -199,19 +199,7 @@ def _jax_kernels() -> dict[str, Kernel]:
             values.reshape(-1), ids.reshape(-1), num_segments=n * num_classes)
         return total.reshape(n, num_classes)
 
-    def window_extreme(x: Array, *, axes: tuple[int, ...], high: bool) -> Array:
-        # one reduce_window (and one select-and-scatter in the backward) instead of a
-        # chain of padded shifts (the jitted clDice gradient of the conformance cases compiles
-        # in 0.7-1.1 s instead of 2-7 s)
-        box = tuple(3 if a in axes else 1 for a in range(x.ndim))
-        padding = tuple((1, 1) if a in axes else (0, 0) for a in range(x.ndim))
-        # a concrete NumPy identity: JAX then uses its differentiable max/min window
-        neutral = np.asarray(np.inf if high else -np.inf, dtype=x.dtype)
-        return lax.reduce_window(x, neutral, lax.min if high else lax.max, box,
-                                 (1,) * x.ndim, padding)
-
     return {
-        "window_extreme": window_extreme,
         "sort_order": sort_order,
         "take_order": lambda values, order: sys.modules["jax"].numpy.take_along_axis(
             values, order, axis=-1, mode="promise_in_bounds"),

@@ -458,11 +458,6 @@ def _jax_rule(kernel: Kernel) -> Rule:
         return kernel.forward(*arrays, config=config, xp=jnp)
 
     def bwd(config: Any, residuals: Arrays, cotangents: Arrays) -> tuple[Arrays]:
-        # the barrier keeps XLA from fusing the backward with the rest of the program:
-        # on jax/jaxlib 0.11.2 (CPU) a jitted gradient through this rule and a window
-        # max/min of the same logits (clDice mixed with Dice) was wrong by up to 12 %
-        # without it (eager was right); it costs about 5 % on W2D (tests/test_kernels.py)
-        residuals, cotangents = jax.lax.optimization_barrier((residuals, cotangents))
         return (tuple(kernel.backward(residuals, cotangents, config=config, xp=jnp)),)
 
     differentiable = jax.custom_vjp(primal, nondiff_argnums=(1,))
