@@ -117,12 +117,8 @@ def _extreme(x: Array, *, high: bool, xp: Namespace) -> float | bool:
 def _pool_axis(x: Array, *, axis: int, high: bool, xp: Namespace) -> Array:
     """The 3-max (``high=False``) or 3-min (``high=True``) along one axis.
 
-    Padded shifts on every library, JAX included: XLA's ``reduce_window`` compiles the
-    jitted clDice gradient 4-5 times faster, but its gradient under ``jax.jit`` was wrong
-    next to other uses of the same input (clDice mixed with Dice: up to 12 % on jax
-    0.11.2; a stand-alone softmax + custom_vjp + pools program on 0.10.2 too), where the
-    eager gradient and finite differences agreed; the shifts' gradient was right in
-    every case tried.
+    Padded shifts on every library, JAX included: not XLA's ``reduce_window``, whose
+    jitted gradient went wrong (DESIGN §12).
     """
     fill = _extreme(x, high=high, xp=xp)
     left = shift(x, 1, axis=axis, fill=fill, xp=xp)

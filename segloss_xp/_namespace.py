@@ -77,7 +77,7 @@ def get_namespace(*arrays: object, names: tuple[str, ...] = ()) -> Namespace:
 
         return torch_namespace
     for name, a in present:
-        if not compat.is_array_api_obj(a):
+        if not is_array(a):
             label = f"`{name}`" if name else "an argument"
             raise TypeError(
                 f"{label} must be an array (numpy, torch, jax, cupy, dask or "
