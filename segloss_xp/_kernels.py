@@ -57,6 +57,7 @@ from ._dispatch import (
     label_counts,
     label_sums,
     log_softmax,
+    multiply_temporary,
     product_difference,
     scatter_labels,
     sigmoid,
@@ -172,7 +173,8 @@ def _stats_forward(x: Array, target: Array, mask: Array | None, *, config: Stats
     ``mask``: bool ``(N, 1 or C, S)``, True where an element counts, or None.
 
     Keeps the activation ``p`` for the backward (one ``(N, C, S)`` buffer instead of a
-    second softmax pass), and with labels ``p`` at the label.
+    second softmax pass), and with labels ``p`` at the label (a gather of ``p`` costs
+    more than keeping its ``(N, S)`` result).
     """
     p = _activate(x, config.activation, xp=xp)
     m = None if mask is None else xp.astype(mask, p.dtype)
@@ -204,15 +206,13 @@ def _stats_backward(residuals: Arrays, cotangents: Arrays, *, config: StatsConfi
         _, _, labels, weight, at = residuals
         if _differentiating_the_backward(xp):
             at = take_labels(p, labels, xp=xp)
-        hit = take_labels(d_inter, labels, xp=xp)  # dI at each element's label
         if weight is not None:
-            hit = hit * weight
             d_p = d_p * weight[:, None, :]
-        if config.activation == "softmax":  # only hit·p_y enters the softmax backward;
-            hit = hit * at  # one (N, S) array alive, not two (./dev bench W3D dice peak
-            # memory 256 -> 248 MiB, 0.76× -> 0.74× of MONAI, 2026-12-01 -> 12-02)
-        dx = _labels_backward(p, labels, d_p, hit, d_pred, config=config, xp=xp)
-        return dx, None, None
+
+        def hit() -> Array:  # dI at each element's label
+            at_label = take_labels(d_inter, labels, xp=xp)
+            return at_label if weight is None else at_label * weight
+        return _labels_backward(p, labels, at, d_p, hit, d_pred, config=config, xp=xp), None, None
     _, _, target, m = residuals
     if m is not None:
         d_p = d_p * m
@@ -229,22 +229,29 @@ def _stats_backward(residuals: Arrays, cotangents: Arrays, *, config: StatsConfi
     return dx, (d_t if m is None else d_t * m), None
 
 
-def _labels_backward(p: Array, labels: Array, d_p: Array, hit: Array, d_pred: Array, *,
-                     config: StatsConfig, xp: Namespace) -> Array:
-    """``dx`` for integer labels: ``u = d_p + hit`` at the label class, never materialised.
+def _labels_backward(p: Array, labels: Array, at: Array, d_p: Array,
+                     hit: Callable[[], Array], d_pred: Array, *, config: StatsConfig,
+                     xp: Namespace) -> Array:
+    """``dx`` for integer labels: ``u = d_p + hit()`` at the label class, never materialised.
 
-    ``hit`` is ``dI`` at each element's label, for the softmax multiplied by ``p`` there.
+    ``at`` is ``p`` at each element's label; ``hit()`` is ``dI`` there, an ``(N, S)`` array
+    made when needed (twice: a gather from ``(N, C)`` costs less than the memory): beside
+    ``p`` and the fresh ``(N, C, S)`` gradient two ``(N, S)`` arrays are alive, ``at``
+    and the class mean (DESIGN §12).
     """
     if config.activation != "softmax":
-        u = scatter_labels(xp.zeros_like(p) + d_p, labels, hit, xp=xp)  # a fresh buffer
+        u = scatter_labels(xp.zeros_like(p) + d_p, labels, hit(), xp=xp)  # a fresh buffer
         return p * (1 - p) * u if config.activation == "sigmoid" else u
+    # softmax: dx = p ⊙ (d_p + δ_y·hit − mean), mean = Σ_c p_c d_p_c + hit·p_y
+    label_part = hit() * at
     if d_p.shape[2] == p.shape[2]:  # squared or masked: a full map
-        mean = xp.sum(p * d_p, axis=1) + hit
+        mean = xp.sum(p * d_p, axis=1) + label_part
     else:  # Σ_c p_c dP_c as a matrix-vector product
-        mean = xp.matmul(d_pred[:, None, :], p)[:, 0, :] + hit
-    dx = product_difference(p, d_p, mean[:, None, :], xp=xp)
+        mean = xp.matmul(d_pred[:, None, :], p)[:, 0, :] + label_part
+    del label_part
+    u = d_p - mean[:, None, :]  # a fresh buffer
     del mean
-    return scatter_labels(dx, labels, hit, xp=xp)
+    return multiply_temporary(scatter_labels(u, labels, hit(), xp=xp), p, xp=xp)
 
 
 # torch, sigmoid and identity activations (binary / multilabel): plain autograd, whose

@@ -163,6 +163,7 @@ def _operations(xp: Any, backend: Backend) -> dict[str, Callable[[], Any]]:
         "unsort": lambda: _dispatch.unsort(x, _dispatch.sort_order(y, xp=xp), xp=xp),
         "product_difference": lambda: _dispatch.product_difference(
             x, table[:, :, None], values[:, None, :], xp=xp),
+        "multiply_temporary": lambda: _dispatch.multiply_temporary(x * 1.0, y, xp=xp),
         "binary_cross_entropy": lambda: _dispatch.binary_cross_entropy(
             x, y, backend.asarray(np.array([[[0.5], [1.0], [2.0]]])), xp=xp),
     }
@@ -171,7 +172,8 @@ def _operations(xp: Any, backend: Backend) -> dict[str, Callable[[], Any]]:
 @pytest.mark.parametrize("op", ["take_labels", "take_labels_2d", "label_sums",
                                 "label_counts", "scatter_labels", "extrema", "sort_order",
                                 "sort_order_f32", "unsort",
-                                "product_difference", "binary_cross_entropy"])
+                                "product_difference", "multiply_temporary",
+                                "binary_cross_entropy"])
 def test_delegated_operation_equals_its_generic_version(
         op: str, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each ``_dispatch`` operation's native kernel (torch, JAX) equals the standard-only
