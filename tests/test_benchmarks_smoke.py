@@ -328,3 +328,12 @@ def test_paired_end_to_end(tmp_path: Path) -> None:
     assert result["ours_ms"] > 0 and result["peer_ms"] > 0
     # a paired reading never becomes the README's speed table
     assert payload["meta"]["kind"] == "paired" and not readme._usable(out.with_suffix(".json"))
+
+
+def test_merged_attempts_keep_the_lower_time_and_the_lower_peak_independently() -> None:
+    def attempt(ms: float, mib: float) -> dict[str, Any]:
+        mode = {"median_ms": ms, "peak_mib": mib, "peak_mib_max": mib + 1}
+        return {"status": "ok", "value": 1.0, "finite": True, "fwd": dict(mode), "fb": mode}
+    merged = run.merge_attempts([attempt(1.0, 12.0), attempt(2.0, 8.0)])
+    assert merged["fb"]["median_ms"] == 1.0 and merged["fb"]["peak_mib"] == 8.0
+    assert merged["fb"]["peak_mib_max"] == 13.0 and merged["fb"]["medians_ms"] == [1.0, 2.0]
